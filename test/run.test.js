@@ -134,6 +134,7 @@ describe('tdlab run (end to end, tiny runs)', function () {
       assert.equal(typeof prov.packages, 'object');
       assert.equal(prov.packages['@tensorflow/tfjs'], pkg('@tensorflow/tfjs'));
       assert.equal(prov.packages['apache-arrow'], pkg('apache-arrow'), `apache-arrow missing or wrong in packages: ${JSON.stringify(prov.packages)}`);
+      assert.match(prov.packages['tdlab/spectral-kernels'], /^wasm-simd128 [0-9a-f]{12}$/);
       assert.equal(prov.backend, 'wasm');
       assert.ok(prov.host && typeof prov.host === 'object', 'host');
       assert.equal(typeof prov.host.hostname, 'string');

@@ -21,9 +21,14 @@
  * Tridiagonal eigenvalues: implicit QL with Wilkinson-type shifts (EISPACK tql1, the value-only
  * half of linalg.ts's tql2), O(n^2) overall.
  *
+ * Speed: both steps (and the Gram of `gramEigenvalues`) run as f64x2 SIMD WebAssembly kernels
+ * (src/native/spectral.c, the same algorithms line for line) when WebAssembly is available; the
+ * TypeScript below is the reference and the fallback (`TDLAB_NATIVE=0`). See BENCHMARKS.md.
+ *
  * Accuracy: backward stable like LAPACK (eigenvalue errors ~ n eps ||A||); checked against
  * symmetricEigen and numpy.linalg.eigvalsh in test/geometry-entropy.test.js and the benches.
  */
+import {nativeGramRowsEigenvalues, nativeSymmetricEigenvalues} from '../native/spectral.js';
 
 /**
  * Eigenvalues of a real symmetric n x n row-major matrix, sorted descending. Only the upper
@@ -37,11 +42,17 @@ export function symmetricEigenvalues(matrix: Float64Array, n: number, overwrite 
     for (let j = i; j < n; j++) if (!Number.isFinite(matrix[o + j])) throw new Error('symmetricEigenvalues: non-finite entry');
   }
   if (n === 0) return new Float64Array(0);
+  const native = nativeSymmetricEigenvalues(matrix, n);
+  if (native) return sortDescending(native);
   const A = overwrite ? matrix : matrix.slice(0, n * n);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   tridiagonalize(A, n, d, e);
   tql1(d, e, n);
+  return sortDescending(d);
+}
+
+function sortDescending(d: Float64Array): Float64Array {
   d.sort();
   d.reverse();
   return d;
@@ -333,19 +344,41 @@ function dot(X: Float64Array, a: number, b: number, k0: number, k1: number): num
 }
 
 /**
+ * Eigenvalues (descending, length rows) of X X^T for X rows x len row-major float64, where `fill`
+ * writes X into the buffer it is given (zero-initialised): the caller can centre, scale or
+ * transpose its data on the way in, without an intermediate copy.
+ */
+export function gramRowsEigenvalues(rows: number, len: number, fill: (x: Float64Array) => void): Float64Array {
+  if (rows === 0) return new Float64Array(0);
+  const native = nativeGramRowsEigenvalues(rows, len, fill);
+  if (native) return sortDescending(native);
+  const X = new Float64Array(rows * len);
+  fill(X);
+  return symmetricEigenvalues(gramUpper(X, rows, len), rows, true);
+}
+
+/**
+ * Fills x with Z^T (d x n row-major) for Z n x d row-major, entry (i, j) of Z mapped through
+ * `value(i, j, z)`; 64-row tiles of Z keep both sides in cache.
+ */
+export function transposeInto(x: Float64Array, Z: ArrayLike<number>, n: number, d: number, value?: (i: number, j: number, z: number) => number): void {
+  for (let i0 = 0; i0 < n; i0 += 64) {
+    const i1 = Math.min(n, i0 + 64);
+    for (let j = 0; j < d; j++) {
+      const o = j * n;
+      if (value) for (let i = i0; i < i1; i++) x[o + i] = value(i, j, Z[i * d + j]);
+      else for (let i = i0; i < i1; i++) x[o + i] = Z[i * d + j];
+    }
+  }
+}
+
+/**
  * Eigenvalues (descending, length min(n, d)) of Z^T Z for Z n x d row-major float64, computed
  * from the smaller of the d x d matrix Z^T Z and the n x n Gram Z Z^T (same non-zero
  * eigenvalues). Z is not modified.
  */
 export function gramEigenvalues(Z: Float64Array, n: number, d: number): Float64Array {
   if (n === 0 || d === 0) return new Float64Array(0);
-  if (d <= n) {
-    const Zt = new Float64Array(n * d);
-    for (let i = 0; i < n; i++) {
-      const o = i * d;
-      for (let j = 0; j < d; j++) Zt[j * n + i] = Z[o + j];
-    }
-    return symmetricEigenvalues(gramUpper(Zt, d, n), d, true);
-  }
-  return symmetricEigenvalues(gramUpper(Z, n, d), n, true);
+  if (d <= n) return gramRowsEigenvalues(d, n, (x) => transposeInto(x, Z, n, d));
+  return gramRowsEigenvalues(n, d, (x) => x.set(Z.subarray(0, n * d)));
 }

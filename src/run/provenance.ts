@@ -3,6 +3,7 @@ import {existsSync, readFileSync} from 'node:fs';
 import {cpus, hostname, totalmem, platform, release, arch} from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {spectralKernelsId} from '../native/spectral.js';
 import type {StageName} from '../stages/names.js';
 
 export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'skipped';
@@ -58,6 +59,8 @@ export function packageVersions(): Record<string, string> {
     const file = join(packageRoot, 'node_modules', name, 'package.json');
     if (existsSync(file)) out[name] = (JSON.parse(readFileSync(file, 'utf8')) as {version: string}).version;
   }
+  // tdlab's own WebAssembly kernels for the spectral metrics (or the TypeScript fallback)
+  out['tdlab/spectral-kernels'] = spectralKernelsId();
   return out;
 }
 

@@ -1,14 +1,14 @@
 import {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import {labelIds, toUnit} from '../discrete.js';
-import {gramEigenvalues, symmetricEigenvalues} from '../eigen.js';
+import {symmetricEigenvalues} from '../eigen.js';
 import type {Estimator} from '../types.js';
 import {medianPairwiseDistance, rowsFloat64, sqDistancesUpper} from './dse.js';
-import {finite, prepared} from './spectrum.js';
+import {finite, preparedSpectrum} from './spectrum.js';
 
 /*
  * Matrix-based representation entropies (spec 7.1-7.4). Float64 throughout; eigenvalues from
- * `symmetricEigenvalues` / `gramEigenvalues` (eigen.ts), clipped at 0.
+ * `symmetricEigenvalues` (eigen.ts) / `preparedSpectrum` (spectrum.ts), clipped at 0.
  *
  * ent.renyi (Giraldo, Rao, Principe 2015), spec 7.1: A = K / N with the Gaussian kernel
  * K_ij = exp(-||z_i - z_j||^2 / (2 sigma^2)) (K_ii = 1, tr A = 1),
@@ -118,22 +118,6 @@ export const entRenyi: Estimator<z.infer<typeof renyiParams>> = {
   },
 };
 
-/** Rows scaled to unit L2 norm in place (zero rows stay zero); returns the number of non-zero rows. */
-export function normalizeRows(Z: Float64Array, n: number, d: number): number {
-  let nonzero = 0;
-  for (let i = 0; i < n; i++) {
-    const o = i * d;
-    let s = 0;
-    for (let j = 0; j < d; j++) s += Z[o + j] * Z[o + j];
-    if (s > 0) {
-      nonzero++;
-      const inv = 1 / Math.sqrt(s);
-      for (let j = 0; j < d; j++) Z[o + j] *= inv;
-    }
-  }
-  return nonzero;
-}
-
 /** -sum l ln l over l = lambda / total (lambda clipped at 0). */
 function shannonNats(lambda: Float64Array, total: number): number {
   let h = 0;
@@ -148,10 +132,8 @@ function shannonNats(lambda: Float64Array, total: number): number {
 export function matrixEntropy(T: Matrix, center: boolean): number {
   const {rows: n, cols: d} = T;
   if (n === 0 || d < 2) return 0;
-  const Z = prepared(T, center);
-  const nonzero = normalizeRows(Z, n, d);
+  const {lam, nonzero} = preparedSpectrum(T, center, true);
   if (nonzero === 0) return 0;
-  const lam = gramEigenvalues(Z, n, d);
   let tr = 0;
   for (let i = 0; i < lam.length; i++) if (lam[i] > 0) tr += lam[i];
   return shannonNats(lam, tr) / Math.log(d);
@@ -161,9 +143,7 @@ export function matrixEntropy(T: Matrix, center: boolean): number {
 export function vonNeumannEntropy(T: Matrix): number {
   const {rows: n, cols: d} = T;
   if (n === 0 || d === 0) return 0;
-  const Z = Float64Array.from(T.data);
-  normalizeRows(Z, n, d);
-  return shannonNats(gramEigenvalues(Z, n, d), n);
+  return shannonNats(preparedSpectrum(T, false, true).lam, n);
 }
 
 /** MBE (alpha = 2, linear kernel) of spec 7.4, nats, mean over patches of `patch` rows. */

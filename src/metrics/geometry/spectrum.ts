@@ -1,30 +1,60 @@
 import {z} from 'zod';
 import type {Matrix} from '../../types.js';
-import {gramEigenvalues} from '../eigen.js';
+import {gramRowsEigenvalues} from '../eigen.js';
 import type {Estimator, EstimatorValue} from '../types.js';
 
 /*
  * Spectral summaries of a layer's representation Z (N x d): effective rank and RankMe (spec 7.5),
  * alpha-ReQ (7.6) and the participation ratio (7.7). All use the eigenvalues of Z^T Z (float64)
  * computed from the smaller of the d x d matrix Z^T Z and the N x N Gram Z Z^T
- * (`gramEigenvalues`, eigen.ts): O(N d min(N, d)) + O(min(N, d)^3). Squared singular values of
+ * (`preparedSpectrum` below, `gramRowsEigenvalues` in eigen.ts): O(N d min(N, d)) + O(min(N, d)^3). Squared singular values of
  * Z are these eigenvalues (clipped at 0); the covariance spectrum is the same up to the factor
  * 1/(N - 1), which none of these scale-invariant quantities depends on.
  * Degenerate input (all-zero Z, or N = 0 / d = 0) gives 0 for erank, RankMe and PR (the rank of
  * a zero matrix) and NaN for alpha-ReQ; non-finite activations give NaN.
  */
 
-/** Z as float64, optionally with the column means removed. */
-export function prepared(T: Matrix, center: boolean): Float64Array {
+/**
+ * Eigenvalues (descending, length min(N, d)) of Z^T Z for Z = T with the column means removed
+ * (`center`) and then every row scaled to unit L2 norm (`normalize`; rows of norm 0 stay 0). One
+ * pass over T: the prepared values go straight into the Gram's input buffer (transposed when
+ * d <= N), with no intermediate N x d float64 copy. `nonzero`: rows of non-zero norm.
+ */
+export function preparedSpectrum(T: Matrix, center: boolean, normalize: boolean): {lam: Float64Array; nonzero: number} {
   const {rows: n, cols: d, data} = T;
-  const Z = Float64Array.from(data);
-  if (center && n > 0) {
-    const mean = new Float64Array(d);
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += Z[i * d + j];
+  if (n === 0 || d === 0) return {lam: new Float64Array(0), nonzero: 0};
+  const mean = new Float64Array(d);
+  if (center) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
     for (let j = 0; j < d; j++) mean[j] /= n;
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) Z[i * d + j] -= mean[j];
   }
-  return Z;
+  const scale = new Float64Array(n).fill(1);
+  let nonzero = 0;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const z = data[i * d + j] - mean[j];
+      s += z * z;
+    }
+    if (s > 0) nonzero++;
+    if (normalize && s > 0) scale[i] = 1 / Math.sqrt(s);
+  }
+  const lam =
+    d <= n
+      ? gramRowsEigenvalues(d, n, (x) => {
+          for (let i0 = 0; i0 < n; i0 += 64) {
+            const i1 = Math.min(n, i0 + 64);
+            for (let j = 0; j < d; j++) {
+              const o = j * n;
+              const m = mean[j];
+              for (let i = i0; i < i1; i++) x[o + i] = (data[i * d + j] - m) * scale[i];
+            }
+          }
+        })
+      : gramRowsEigenvalues(n, d, (x) => {
+          for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) x[i * d + j] = (data[i * d + j] - mean[j]) * scale[i];
+        });
+  return {lam, nonzero};
 }
 
 /** True when every entry of T is finite (the spectral metrics return NaN otherwise). */
@@ -36,7 +66,7 @@ export function finite(T: Matrix): boolean {
 
 /** Eigenvalues of Z^T Z (optionally centred), descending, clipped at 0, length min(N, d). */
 export function powerSpectrum(T: Matrix, center: boolean): Float64Array {
-  const lam = gramEigenvalues(prepared(T, center), T.rows, T.cols);
+  const lam = preparedSpectrum(T, center, false).lam;
   for (let i = 0; i < lam.length; i++) if (!(lam[i] > 0)) lam[i] = 0;
   return lam;
 }

@@ -1,0 +1,335 @@
+/*
+ * Float64 kernels of the spectral metrics, compiled to WebAssembly with 128-bit SIMD
+ * (f64x2). Built by scripts/build-wasm.sh into src/native/spectral-wasm.ts (base64), loaded by
+ * src/native/spectral.ts. The TypeScript versions in src/metrics/eigen.ts are the reference
+ * implementation of the same algorithms (and the fallback); test/native.test.js checks both agree.
+ *
+ * Freestanding: no libc, no allocation. The caller owns the linear memory (imported) and passes
+ * byte offsets of its buffers. All matrices are row-major float64.
+ *
+ *  - gram_rows(X, rows, len, G, i0, i1): rows i0..i1 of G = X X^T, upper triangle (j >= i), X
+ *    rows x len. Dot products along contiguous rows in blocks of KB elements (4 + 2 rows of a
+ *    block stay in L1, JB rows in L2), 4 x 2 register tiles of f64x2 accumulators. Every G[i][j] sums in the same order (same blocks,
+ *    same lanes), so identical rows give bit-identical dot products.
+ *  - tridiag_step / tridiag_finish (A, n, d, e): the fused Householder reduction of eigen.ts (LAPACK dsytd2 on
+ *    the upper triangle of a row-major array): the rank-2 update of step k-1 and the product
+ *    A22 v of step k share one sweep, four rows at a time, vectorised along the rows.
+ *  - tql1(d, e, n): implicit QL eigenvalues of a symmetric tridiagonal (EISPACK tql1).
+ */
+#include <wasm_simd128.h>
+
+typedef __SIZE_TYPE__ size_t;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+static inline double dabs(double x) { return x < 0 ? -x : x; }
+static inline double hsum(v128_t a) { return wasm_f64x2_extract_lane(a, 0) + wasm_f64x2_extract_lane(a, 1); }
+static inline v128_t ld(const double *p) { return wasm_v128_load(p); }
+static inline void st(double *p, v128_t v) { wasm_v128_store(p, v); }
+static inline v128_t mul(v128_t a, v128_t b) { return wasm_f64x2_mul(a, b); }
+static inline v128_t add(v128_t a, v128_t b) { return wasm_f64x2_add(a, b); }
+static inline v128_t sub(v128_t a, v128_t b) { return wasm_f64x2_sub(a, b); }
+static inline v128_t splat(double x) { return wasm_f64x2_splat(x); }
+/*
+ * c + a b, rounded twice (no FMA: WebAssembly SIMD has no fused multiply-add outside the
+ * relaxed-SIMD proposal, whose results may differ between machines; measured gain ~15%).
+ */
+static inline v128_t madd(v128_t a, v128_t b, v128_t c) { return add(c, mul(a, b)); }
+
+#define KB 256
+
+/* Dot product of x[k0..k1) and y[k0..k1): pairs in two lanes, then the odd tail. */
+static double dot(const double *x, const double *y, int k0, int k1) {
+  v128_t acc = splat(0);
+  int k = k0;
+  for (; k + 1 < k1; k += 2) acc = madd(ld(x + k), ld(y + k), acc);
+  double s = hsum(acc);
+  if (k < k1) s += x[k] * y[k];
+  return s;
+}
+
+/* Column block of gram_rows: JB rows of X times KB elements (256 KB) stay in L2. */
+#define JB 128
+
+/*
+ * Rows i0..i1-1 of G = X X^T (upper triangle, j >= i; a few entries just below the diagonal are
+ * written too), X rows x len. i0 must be a multiple of 4. The caller covers 0..rows in chunks so
+ * that the engine's optimising tier takes over after the first chunk (there is no on-stack
+ * replacement in WebAssembly: one long call would run in the baseline tier throughout).
+ */
+EXPORT(gram_rows)
+void gram_rows(const double *X, int rows, int len, double *G, int i0, int i1) {
+  for (size_t t = (size_t)i0 * rows; t < (size_t)i1 * rows; t++) G[t] = 0;
+  const int q1 = i0 + ((i1 - i0) & ~3); /* end of the 4-row quads */
+  for (int k0 = 0; k0 < len; k0 += KB) {
+    const int k1 = k0 + KB < len ? k0 + KB : len;
+    const int kv = k0 + ((k1 - k0) & ~1); /* end of the paired part */
+    for (int jb = i0; jb < rows; jb += JB) {
+      const int jb1 = jb + JB < rows ? jb + JB : rows;
+      for (int i = i0; i < q1 && i < jb1; i += 4) {
+        const double *p0 = X + (size_t)i * len;
+        const double *p1 = p0 + len;
+        const double *p2 = p1 + len;
+        const double *p3 = p2 + len;
+        int j = i > jb ? i : jb;
+        for (; j + 1 < jb1; j += 2) {
+          const double *q0 = X + (size_t)j * len;
+          const double *q1p = q0 + len;
+          v128_t c00 = splat(0), c01 = splat(0), c10 = splat(0), c11 = splat(0);
+          v128_t c20 = splat(0), c21 = splat(0), c30 = splat(0), c31 = splat(0);
+          for (int k = k0; k < kv; k += 2) {
+            const v128_t y0 = ld(q0 + k), y1 = ld(q1p + k);
+            const v128_t x0 = ld(p0 + k), x1 = ld(p1 + k), x2 = ld(p2 + k), x3 = ld(p3 + k);
+            c00 = madd(x0, y0, c00);
+            c01 = madd(x0, y1, c01);
+            c10 = madd(x1, y0, c10);
+            c11 = madd(x1, y1, c11);
+            c20 = madd(x2, y0, c20);
+            c21 = madd(x2, y1, c21);
+            c30 = madd(x3, y0, c30);
+            c31 = madd(x3, y1, c31);
+          }
+          double s00 = hsum(c00), s01 = hsum(c01), s10 = hsum(c10), s11 = hsum(c11);
+          double s20 = hsum(c20), s21 = hsum(c21), s30 = hsum(c30), s31 = hsum(c31);
+          if (kv < k1) {
+            const double y0 = q0[kv], y1 = q1p[kv];
+            s00 += p0[kv] * y0; s01 += p0[kv] * y1;
+            s10 += p1[kv] * y0; s11 += p1[kv] * y1;
+            s20 += p2[kv] * y0; s21 += p2[kv] * y1;
+            s30 += p3[kv] * y0; s31 += p3[kv] * y1;
+          }
+          double *g = G + (size_t)i * rows + j;
+          g[0] += s00; g[1] += s01;
+          g[rows] += s10; g[rows + 1] += s11;
+          g[2 * rows] += s20; g[2 * rows + 1] += s21;
+          g[3 * rows] += s30; g[3 * rows + 1] += s31;
+        }
+        if (j < jb1) /* odd last row of X */
+          for (int r = 0; r < 4; r++) G[(size_t)(i + r) * rows + j] += dot(X + (size_t)(i + r) * len, X + (size_t)j * len, k0, k1);
+      }
+    }
+    for (int i = q1; i < i1; i++)
+      for (int j = i; j < rows; j++) G[(size_t)i * rows + j] += dot(X + (size_t)i * len, X + (size_t)j * len, k0, k1);
+  }
+}
+
+/*
+ * Rows r0..n-1 of the upper triangle: A[i][j] -= vp_i wp_j + wp_i vp_j (j >= i), and
+ * s += A v with the updated values (each off-diagonal element feeds s_i and s_j).
+ */
+__attribute__((noinline)) static void sweep(double *A, int n, int r0, const double *vp, const double *wp, const double *v, double *s) {
+  int i = r0;
+  for (; i + 3 < n; i += 4) {
+    double *a0r = A + (size_t)i * n;
+    double *a1r = a0r + n;
+    double *a2r = a1r + n;
+    double *a3r = a2r + n;
+    /* 4 x 4 corner (upper part), scalar */
+    for (int r = 0; r < 4; r++) {
+      double *ar = a0r + (size_t)r * n;
+      const double pa = vp[i + r], pb = wp[i + r], vr = v[i + r];
+      double acc = 0;
+      for (int c = r; c < 4; c++) {
+        const double y = ar[i + c] - (pa * wp[i + c] + pb * vp[i + c]);
+        ar[i + c] = y;
+        acc += y * v[i + c];
+        if (c > r) s[i + c] += y * vr;
+      }
+      s[i + r] += acc;
+    }
+    const v128_t a0 = splat(vp[i]), a1 = splat(vp[i + 1]), a2 = splat(vp[i + 2]), a3 = splat(vp[i + 3]);
+    const v128_t b0 = splat(wp[i]), b1 = splat(wp[i + 1]), b2 = splat(wp[i + 2]), b3 = splat(wp[i + 3]);
+    const v128_t v0 = splat(v[i]), v1 = splat(v[i + 1]), v2 = splat(v[i + 2]), v3 = splat(v[i + 3]);
+    v128_t s0 = splat(0), s1 = splat(0), s2 = splat(0), s3 = splat(0);
+    int j = i + 4;
+    for (; j + 1 < n; j += 2) {
+      const v128_t vj = ld(vp + j), wj = ld(wp + j), xj = ld(v + j);
+      const v128_t y0 = sub(sub(ld(a0r + j), mul(b0, vj)), mul(a0, wj));
+      const v128_t y1 = sub(sub(ld(a1r + j), mul(b1, vj)), mul(a1, wj));
+      const v128_t y2 = sub(sub(ld(a2r + j), mul(b2, vj)), mul(a2, wj));
+      const v128_t y3 = sub(sub(ld(a3r + j), mul(b3, vj)), mul(a3, wj));
+      st(a0r + j, y0);
+      st(a1r + j, y1);
+      st(a2r + j, y2);
+      st(a3r + j, y3);
+      s0 = madd(y0, xj, s0);
+      s1 = madd(y1, xj, s1);
+      s2 = madd(y2, xj, s2);
+      s3 = madd(y3, xj, s3);
+      st(s + j, madd(y3, v3, madd(y2, v2, madd(y1, v1, madd(y0, v0, ld(s + j))))));
+    }
+    double t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3);
+    if (j < n) {
+      const double vj = vp[j], wj = wp[j], xj = v[j];
+      const double y0 = a0r[j] - (vp[i] * wj + wp[i] * vj);
+      const double y1 = a1r[j] - (vp[i + 1] * wj + wp[i + 1] * vj);
+      const double y2 = a2r[j] - (vp[i + 2] * wj + wp[i + 2] * vj);
+      const double y3 = a3r[j] - (vp[i + 3] * wj + wp[i + 3] * vj);
+      a0r[j] = y0;
+      a1r[j] = y1;
+      a2r[j] = y2;
+      a3r[j] = y3;
+      t0 += y0 * xj;
+      t1 += y1 * xj;
+      t2 += y2 * xj;
+      t3 += y3 * xj;
+      s[j] += y0 * v[i] + y1 * v[i + 1] + (y2 * v[i + 2] + y3 * v[i + 3]);
+    }
+    s[i] += t0;
+    s[i + 1] += t1;
+    s[i + 2] += t2;
+    s[i + 3] += t3;
+  }
+  for (; i < n; i++) {
+    double *o = A + (size_t)i * n;
+    const double pa = vp[i], pb = wp[i], vi = v[i];
+    double acc = 0;
+    for (int j = i; j < n; j++) {
+      const double y = o[j] - (pa * wp[j] + pb * vp[j]);
+      o[j] = y;
+      acc += y * v[j];
+      if (j > i) s[j] += y * vi;
+    }
+    s[i] += acc;
+  }
+}
+
+static void fill0(double *x, int a, int b) {
+  for (int j = a; j < b; j++) x[j] = 0;
+}
+
+/*
+ * Householder reduction of the upper triangle of A (n x n) to tridiagonal d[0..n-1],
+ * e[0..n-2], one step per call (k = 0..n-2, then tridiag_finish); A is destroyed. work: 4 n
+ * doubles, zeroed by the caller before step 0. Step k's Householder vector and the pending
+ * rank-2 update alternate between the two halves of each pair of work vectors.
+ */
+EXPORT(tridiag_step)
+void tridiag_step(double *A, int n, int k, double *d, double *e, double *work) {
+  double *vp = work + (size_t)(k & 1) * n, *v = work + (size_t)((k + 1) & 1) * n;
+  double *wp = work + (size_t)(2 + (k & 1)) * n, *p = work + (size_t)(2 + ((k + 1) & 1)) * n;
+  double *row = A + (size_t)k * n;
+  {
+    const double a = vp[k], b = wp[k];
+    if (a != 0 || b != 0)
+      for (int j = k; j < n; j++) row[j] -= a * wp[j] + b * vp[j];
+  }
+  d[k] = row[k];
+  const double alpha = row[k + 1];
+  double scale = 0;
+  for (int j = k + 2; j < n; j++) {
+    const double t = dabs(row[j]);
+    if (t > scale) scale = t;
+  }
+  double tau = 0;
+  fill0(v, k, n);
+  if (scale == 0) {
+    e[k] = alpha;
+  } else {
+    const double as = dabs(alpha);
+    if (as > scale) scale = as;
+    double ss = 0;
+    for (int j = k + 1; j < n; j++) {
+      const double t = row[j] / scale;
+      ss += t * t;
+    }
+    const double norm = scale * __builtin_sqrt(ss);
+    const double beta = alpha >= 0 ? -norm : norm;
+    tau = (beta - alpha) / beta;
+    const double inv = 1 / (alpha - beta);
+    v[k + 1] = 1;
+    for (int j = k + 2; j < n; j++) v[j] = row[j] * inv;
+    e[k] = beta;
+  }
+  fill0(p, k, n);
+  sweep(A, n, k + 1, vp, wp, v, p);
+  if (tau != 0) {
+    double dt = 0;
+    for (int j = k + 1; j < n; j++) {
+      p[j] *= tau;
+      dt += p[j] * v[j];
+    }
+    const double h = 0.5 * tau * dt;
+    for (int j = k + 1; j < n; j++) p[j] -= h * v[j];
+  } else {
+    fill0(p, k, n);
+  }
+}
+
+/* The last diagonal entry, after tridiag_step for k = 0..n-2. */
+EXPORT(tridiag_finish)
+void tridiag_finish(double *A, int n, double *d, double *e, double *work) {
+  const int k = n - 1; /* the pending update was left in the halves tridiag_step(k) would read */
+  const double *vp = work + (size_t)(k & 1) * n, *wp = work + (size_t)(2 + (k & 1)) * n;
+  const size_t last = (size_t)(n - 1) * n + n - 1;
+  A[last] -= 2 * vp[n - 1] * wp[n - 1];
+  d[n - 1] = A[last];
+  e[n - 1] = 0;
+}
+
+static double hyp(double a, double b) {
+  const double x = dabs(a), y = dabs(b);
+  if (x > y) {
+    const double t = y / x;
+    return x * __builtin_sqrt(1 + t * t);
+  }
+  if (y == 0) return 0;
+  const double t = x / y;
+  return y * __builtin_sqrt(1 + t * t);
+}
+
+/* Eigenvalues of the tridiagonal (d, e) in place in d (unsorted); returns 0, or 1 when QL did not converge. */
+EXPORT(tql1)
+int tql1(double *d, double *e, int n) {
+  if (n == 0) return 0;
+  e[n - 1] = 0;
+  double f = 0, tst1 = 0;
+  const double eps = 2.220446049250313e-16;
+  for (int l = 0; l < n; l++) {
+    const double t = dabs(d[l]) + dabs(e[l]);
+    if (t > tst1) tst1 = t;
+    int m = l;
+    while (m < n) {
+      if (dabs(e[m]) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      int iter = 0;
+      do {
+        if (++iter > 200) return 1;
+        double g = d[l];
+        double p = (d[l + 1] - g) / (2 * e[l]);
+        double r = hyp(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const double dl1 = d[l + 1];
+        double h = g - d[l];
+        for (int i = l + 2; i < n; i++) d[i] -= h;
+        f += h;
+        p = d[m];
+        double c = 1, c2 = 1, c3 = 1, s = 0, s2 = 0;
+        const double el1 = e[l + 1];
+        for (int i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = hyp(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+        }
+        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (dabs(e[l]) > eps * tst1);
+    }
+    d[l] += f;
+    e[l] = 0;
+  }
+  return 0;
+}

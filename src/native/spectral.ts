@@ -1,0 +1,156 @@
+import {SPECTRAL_WASM_BASE64, SPECTRAL_WASM_SHA256} from './spectral-wasm.js';
+
+/**
+ * The WebAssembly (f64x2 SIMD) kernels of src/native/spectral.c: the Gram matrix X X^T, the
+ * Householder tridiagonalisation and tridiagonal QL. src/metrics/eigen.ts dispatches to them and
+ * keeps its TypeScript versions of the same algorithms as the reference and the fallback.
+ *
+ * Every call gets a fresh instance with its own linear memory sized for that call, so nothing is
+ * shared between calls and the memory is garbage-collected with the instance. The module is
+ * compiled once per process. Pure functions: inputs are copied in, results copied out.
+ *
+ * `TDLAB_NATIVE=0` in the environment (or `setNativeKernels(false)`) selects the TypeScript path.
+ */
+
+interface Exports {
+  gram_rows(X: number, rows: number, len: number, G: number, i0: number, i1: number): void;
+  tridiag_step(A: number, n: number, k: number, d: number, e: number, work: number): void;
+  tridiag_finish(A: number, n: number, d: number, e: number, work: number): void;
+  tql1(d: number, e: number, n: number): number;
+  __heap_base: WebAssembly.Global;
+}
+
+const PAGE = 65536;
+/** wasm32 addresses 4 GiB; stay well below so a failed grow cannot happen mid-call. */
+const MAX_BYTES = 3 * 1024 ** 3;
+
+let module: WebAssembly.Module | null | undefined;
+let enabled = process.env.TDLAB_NATIVE !== '0';
+
+/** Turns the WebAssembly kernels on or off (tests compare both paths); returns the previous setting. */
+export function setNativeKernels(on: boolean): boolean {
+  const was = enabled;
+  enabled = on;
+  return was;
+}
+
+function compiled(): WebAssembly.Module | null {
+  if (module === undefined) {
+    try {
+      module = new WebAssembly.Module(Buffer.from(SPECTRAL_WASM_BASE64, 'base64'));
+    } catch {
+      module = null; // no WebAssembly SIMD here: the TypeScript path is used
+    }
+  }
+  return module;
+}
+
+/** A fresh instance plus a bump allocator over its memory (offsets in bytes, 16-byte aligned). */
+class Heap {
+  readonly fn: Exports;
+  readonly f64: Float64Array;
+  private next: number;
+
+  constructor(mod: WebAssembly.Module, doubles: number) {
+    const memory = new WebAssembly.Memory({initial: 2, maximum: 65536});
+    const instance = new WebAssembly.Instance(mod, {env: {memory}});
+    this.fn = instance.exports as unknown as Exports;
+    this.next = align(Number(this.fn.__heap_base.value));
+    const bytes = this.next + doubles * 8 + 64 * 16;
+    const pages = Math.ceil(bytes / PAGE) - memory.buffer.byteLength / PAGE;
+    if (pages > 0) memory.grow(pages);
+    this.f64 = new Float64Array(memory.buffer);
+  }
+
+  /** Byte offset of a new zeroed block of `count` doubles. */
+  alloc(count: number): number {
+    const at = this.next;
+    this.next = align(at + count * 8);
+    return at;
+  }
+
+  view(at: number, count: number): Float64Array {
+    return this.f64.subarray(at / 8, at / 8 + count);
+  }
+}
+
+function align(x: number): number {
+  return Math.ceil(x / 16) * 16;
+}
+
+/** A heap for `doubles` doubles of buffers, or null when the kernels are off or it would not fit. */
+function heap(doubles: number): Heap | null {
+  if (!enabled || doubles * 8 > MAX_BYTES) return null;
+  const mod = compiled();
+  return mod ? new Heap(mod, doubles) : null;
+}
+
+/** Which implementation the spectral metrics use, for provenance: `wasm-simd128 <sha256 prefix>` or `typescript`. */
+export function spectralKernelsId(): string {
+  return nativeAvailable() ? `wasm-simd128 ${SPECTRAL_WASM_SHA256.slice(0, 12)}` : 'typescript';
+}
+
+/** Whether the WebAssembly kernels would be used for a problem of this many doubles. */
+export function nativeAvailable(doubles = 0): boolean {
+  return enabled && doubles * 8 <= MAX_BYTES && compiled() !== null;
+}
+
+/**
+ * G = X X^T (upper triangle) in chunks of rows. Why chunks: V8 runs new WebAssembly code in its
+ * baseline tier and swaps in optimised code between calls (no on-stack replacement), so a single
+ * long call ran ~2.5x slower the first time; after the first chunk the optimised code is used.
+ */
+function gramInHeap(h: Heap, X: number, rows: number, len: number, G: number): void {
+  const chunk = Math.max(4, Math.min(64, 4 * Math.ceil(rows / 64)));
+  for (let i = 0; i < rows; i += chunk) h.fn.gram_rows(X, rows, len, G, i, Math.min(rows, i + chunk));
+}
+
+/** Tridiagonalise + QL on A (already in the heap, destroyed); eigenvalues unsorted. */
+function eigenvaluesInHeap(h: Heap, A: number, n: number): Float64Array {
+  const d = h.alloc(n);
+  const e = h.alloc(n);
+  const work = h.alloc(4 * n);
+  // one call per step: see `gramInHeap` on tiering
+  for (let k = 0; k < n - 1; k++) h.fn.tridiag_step(A, n, k, d, e, work);
+  h.fn.tridiag_finish(A, n, d, e, work);
+  if (h.fn.tql1(d, e, n) !== 0) throw new Error('symmetricEigenvalues: QL did not converge');
+  return h.view(d, n).slice();
+}
+
+/**
+ * Eigenvalues (unsorted) of the symmetric n x n row-major `matrix` (upper triangle read), or null
+ * when the kernels are not available for this size (the caller falls back to TypeScript).
+ */
+export function nativeSymmetricEigenvalues(matrix: Float64Array, n: number): Float64Array | null {
+  const h = heap(n * n + 6 * n);
+  if (!h) return null;
+  const A = h.alloc(n * n);
+  h.view(A, n * n).set(matrix.subarray(0, n * n));
+  return eigenvaluesInHeap(h, A, n);
+}
+
+/**
+ * Eigenvalues (unsorted) of X X^T for X rows x len row-major, written into the heap by `fill`
+ * (so callers can centre, scale or transpose their data straight into place), or null when the
+ * kernels are not available for this size.
+ */
+export function nativeGramRowsEigenvalues(rows: number, len: number, fill: (x: Float64Array) => void): Float64Array | null {
+  const h = heap(rows * len + rows * rows + 6 * rows);
+  if (!h) return null;
+  const X = h.alloc(rows * len);
+  fill(h.view(X, rows * len));
+  const G = h.alloc(rows * rows);
+  gramInHeap(h, X, rows, len, G);
+  return eigenvaluesInHeap(h, G, rows);
+}
+
+/** G = X X^T (rows x rows, upper triangle) for X rows x len, or null when not available. */
+export function nativeGramUpper(X: Float64Array, rows: number, len: number): Float64Array | null {
+  const h = heap(rows * len + rows * rows);
+  if (!h) return null;
+  const x = h.alloc(rows * len);
+  h.view(x, rows * len).set(X.subarray(0, rows * len));
+  const G = h.alloc(rows * rows);
+  gramInHeap(h, x, rows, len, G);
+  return h.view(G, rows * rows).slice();
+}

@@ -1,0 +1,124 @@
+// The WebAssembly spectral kernels (src/native/spectral.c) against the TypeScript reference of
+// the same algorithms (src/metrics/eigen.ts with the kernels switched off), against closed forms
+// and against direct sums.
+import assert from 'node:assert/strict';
+import {gramEigenvalues, gramRowsEigenvalues, symmetricEigenvalues} from '../dist/metrics/eigen.js';
+import {nativeAvailable, nativeGramUpper, nativeSymmetricEigenvalues, setNativeKernels} from '../dist/native/spectral.js';
+import {preparedSpectrum} from '../dist/metrics/geometry/spectrum.js';
+import {Rng} from '../dist/util/prng.js';
+
+function randomSymmetric(n, seed) {
+  const r = new Rng(seed);
+  const A = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) A[i * n + j] = A[j * n + i] = r.normal();
+  return A;
+}
+
+function withTs(f) {
+  const was = setNativeKernels(false);
+  try {
+    return f();
+  } finally {
+    setNativeKernels(was);
+  }
+}
+
+describe('WebAssembly spectral kernels', () => {
+  it('are available on this Node (the TypeScript path is only a fallback)', () => {
+    assert.equal(nativeAvailable(), true);
+    assert.equal(withTs(() => nativeAvailable()), false);
+  });
+
+  it('symmetric eigenvalues: the kernel returns what the TypeScript reference returns (n = 1..131)', () => {
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64, 131]) {
+      const A = randomSymmetric(n, n);
+      const a = symmetricEigenvalues(A, n);
+      const b = withTs(() => symmetricEigenvalues(A, n));
+      const scale = Math.max(...b.map(Math.abs));
+      for (let i = 0; i < n; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-13 * n * scale, `n=${n} i=${i}: ${a[i]} vs ${b[i]}`);
+    }
+  });
+
+  it('symmetric eigenvalues: closed form of the second-difference matrix, 2 - 2 cos(k pi / (n + 1))', () => {
+    const n = 300;
+    const A = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      A[i * n + i] = 2;
+      if (i + 1 < n) A[i * n + i + 1] = A[(i + 1) * n + i] = -1;
+    }
+    const got = symmetricEigenvalues(A, n);
+    const want = Array.from({length: n}, (_, k) => 2 - 2 * Math.cos(((k + 1) * Math.PI) / (n + 1))).sort((x, y) => y - x);
+    want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) < 1e-12, `${i}: ${got[i]} vs ${w}`));
+    // the raw kernel reads the upper triangle only and leaves the input alone
+    const lowerGarbage = A.slice();
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) lowerGarbage[i * n + j] = 1e6;
+    const raw = nativeSymmetricEigenvalues(lowerGarbage, n).sort().reverse();
+    raw.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-12));
+    assert.equal(lowerGarbage[n], 1e6);
+  });
+
+  it('Gram X X^T matches direct float64 sums for awkward sizes (rows not a multiple of 4, odd lengths)', () => {
+    const r = new Rng(7);
+    for (const [rows, len] of [[1, 1], [2, 3], [5, 257], [9, 300], [67, 513], [130, 64]]) {
+      const X = Float64Array.from({length: rows * len}, () => r.normal());
+      const G = nativeGramUpper(X, rows, len);
+      for (let i = 0; i < rows; i++)
+        for (let j = i; j < rows; j++) {
+          let s = 0;
+          for (let k = 0; k < len; k++) s += X[i * len + k] * X[j * len + k];
+          assert.ok(Math.abs(s - G[i * rows + j]) < 1e-12 * len, `${rows}x${len} (${i},${j})`);
+        }
+    }
+  });
+
+  it('Gram: identical rows give bit-identical dot products (exact zero distances)', () => {
+    const r = new Rng(3);
+    const rows = 13;
+    const len = 301;
+    const X = new Float64Array(rows * len);
+    const base = Float64Array.from({length: len}, () => r.normal());
+    for (let i = 0; i < rows; i++) X.set(base, i * len);
+    const G = nativeGramUpper(X, rows, len);
+    for (let i = 0; i < rows; i++) for (let j = i; j < rows; j++) assert.equal(G[i * rows + j], G[0]);
+  });
+
+  it('gramEigenvalues / gramRowsEigenvalues: kernel and TypeScript agree on both sides (d < n and d > n)', () => {
+    const r = new Rng(11);
+    for (const [n, d] of [[500, 37], [37, 500], [64, 64]]) {
+      const Z = Float64Array.from({length: n * d}, () => r.normal());
+      const a = gramEigenvalues(Z, n, d);
+      const b = withTs(() => gramEigenvalues(Z, n, d));
+      assert.equal(a.length, Math.min(n, d));
+      a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-12 * b[0], `${n}x${d} ${i}`));
+    }
+    // fill callback: the buffer handed out is zeroed and of the requested size
+    const ev = gramRowsEigenvalues(3, 4, (x) => {
+      assert.equal(x.length, 12);
+      assert.ok(x.every((v) => v === 0));
+      x[0] = 3; // row 0 = (3, 0, 0, 0), row 1 = (0, 2, 0, 0), row 2 = 0
+      x[5] = 2;
+    });
+    assert.deepEqual(Array.from(ev), [9, 4, 0]);
+  });
+
+  it('preparedSpectrum: centring + row normalisation in one pass equals the two-step computation', () => {
+    const r = new Rng(5);
+    for (const [n, d] of [[200, 30], [20, 50]]) {
+      const data = Float32Array.from({length: n * d}, () => r.normal() + 3);
+      const Z = Float64Array.from(data);
+      const mean = new Float64Array(d);
+      for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += Z[i * d + j] / n;
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += (Z[i * d + j] -= mean[j]) ** 2;
+        for (let j = 0; j < d; j++) Z[i * d + j] /= Math.sqrt(s);
+      }
+      const want = withTs(() => gramEigenvalues(Z, n, d));
+      const {lam, nonzero} = preparedSpectrum({data, rows: n, cols: d}, true, true);
+      assert.equal(nonzero, n);
+      lam.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-12 * want[0], `${n}x${d} ${i}`));
+      // every row has unit norm, so the eigenvalues sum to n
+      assert.ok(Math.abs(lam.reduce((a, b) => a + b, 0) - n) < 1e-9 * n);
+    }
+  });
+});

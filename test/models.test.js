@@ -107,6 +107,26 @@ describe('models: layer types, dropout, optimizers, schedules (WASM backend)', f
     assert.throws(() => planModel({activation: 'relu', init: 'he_normal', layers: [{type: 'conv2d', filters: 2, kernel: 3}]}, [784], 10), /conv2d needs an input of shape \[height, width, channels\]/);
   });
 
+  it('maxpool2d trains with the right gradient: to the first maximum of each window, also when every value is negative', () => {
+    // tfjs-backend-wasm 4.22's MaxPoolGrad starts its running maximum at the smallest positive
+    // float, so all-negative windows (common after tanh) got no gradient; the layer avoids it
+    const pool = layerTypes.get('maxpool2d');
+    const x = tf.tensor4d([-3, -1, -2, -1, -0.5, 0, -4, 2, -7, -6, -9, -8], [1, 2, 6, 1]);
+    const before = tf.memory().numTensors;
+    const g = tf.tidy(() => tf.grad((z) => tf.sum(pool.forward(tf, z, [], {type: 'maxpool2d', size: 2}, {training: true})))(x));
+    // row 0: -3 -1 -2 -1 -0.5 0; row 1: -4 2 -7 -6 -9 -8. Windows (columns 0-1, 2-3, 4-5): max 2
+    // (index 7), -1 (index 3; all negative), 0 (index 5; every other value negative)
+    assert.deepEqual(Array.from(g.dataSync()), [0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0]);
+    // tied maxima: the first in window order (row-major) gets it
+    const t = tf.tensor4d([-1, -1, -1, -1], [1, 2, 2, 1]);
+    const gt = tf.grad((z) => tf.sum(pool.forward(tf, z, [], {type: 'maxpool2d', size: 2}, {training: true})))(t);
+    assert.deepEqual(Array.from(gt.dataSync()), [1, 0, 0, 0]);
+    tf.dispose([t, gt]);
+    g.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    x.dispose();
+  });
+
   it('a small CNN learns a toy image task; snapshots of every layer are flattened per row; no tensor leaks', async () => {
     const data = barImages(256, 1);
     const plan = planModel({activation: 'relu', init: 'he_normal', layers: [{type: 'conv2d', filters: 4, kernel: 3}, {type: 'maxpool2d', size: 2}, {type: 'flatten'}, {type: 'dropout', rate: 0.2}, dense(8)]}, [10, 10, 1], 2);

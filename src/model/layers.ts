@@ -190,6 +190,48 @@ const conv2d: LayerType = {
   },
 };
 
+/**
+ * Max-pooling (size x size windows, stride size, 'valid': the maxpool2d layer's function) with a
+ * gradient that routes dy to the FIRST maximum of each window (TensorFlow's convention) without
+ * the MaxPoolGrad kernel: the WASM MaxPoolGrad of tfjs 4.22 starts its running maximum at
+ * std::numeric_limits<float>::min() (the smallest positive float), so a window whose values are
+ * all <= 1.2e-38 (all negative, or all zero) gets no gradient (or sends it to element 0), and ties
+ * go to the last maximum. Forward: tf.maxPool. Backward (tf.customGrad): the size^2 strided views
+ * x[a::p, b::p] (rank-4 slices of a [B*Ho, p, Wo, p*C] view; rank-6 slices are very slow on WASM),
+ * first-maximum masks in window order, and dy * mask interleaved back into the input layout.
+ */
+export function maxPoolFirstMax(tf: Tf, x: tfType.Tensor4D, p: number): Tensor {
+  const [B, H, W, C] = x.shape;
+  const Ho = Math.floor(H / p);
+  const Wo = Math.floor(W / p);
+  const xc = (Ho * p !== H || Wo * p !== W ? tf.slice(x, [0, 0, 0, 0], [B, Ho * p, Wo * p, C]) : x) as tfType.Tensor4D;
+  const pool = tf.customGrad(((xin: Tensor, save: tfType.GradSaveFunc) => {
+    const y = tf.maxPool(xin as tfType.Tensor4D, p, p, 'valid');
+    save([xin, y]);
+    return {
+      value: y,
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [xs, ys] = saved;
+        const v = tf.reshape(xs, [B * Ho, p, Wo, p * C]);
+        let taken: Tensor = tf.zerosLike(ys);
+        const rows: Tensor[] = [];
+        for (let a = 0; a < p; a++) {
+          const cols: Tensor[] = [];
+          for (let b = 0; b < p; b++) {
+            const view = tf.reshape(tf.slice(v, [0, a, 0, b * C], [B * Ho, 1, Wo, C]), [B, Ho, Wo, C]);
+            const first = tf.mul(tf.cast(tf.equal(view, ys), 'float32'), tf.sub(1, taken));
+            taken = tf.add(taken, first);
+            cols.push(tf.mul(dy, first));
+          }
+          rows.push(tf.reshape(tf.concat(cols, 3), [B * Ho, 1, Wo, p * C]));
+        }
+        return tf.reshape(tf.concat(rows, 1), [B, Ho * p, Wo * p, C]);
+      },
+    };
+  }) as unknown as Parameters<Tf['customGrad']>[0]);
+  return pool(xc);
+}
+
 const maxpool2d: LayerType = {
   description: 'max-pooling over size x size windows with stride size (valid); fields: size (2)',
   activates: false,
@@ -200,10 +242,8 @@ const maxpool2d: LayerType = {
     if (H < p || W < p) throw new UserError(`model.layers: maxpool2d size ${p} is larger than its input [${inputShape.join(', ')}]`);
     return {outputShape: [Math.floor(H / p), Math.floor(W / p), C], params: []};
   },
-  forward(tf, x, _params, cfg) {
-    const p = cfg.size ?? 2;
-    return tf.maxPool(x as tfType.Tensor4D, p, p, 'valid');
-  },
+  // not tf.maxPool's own gradient: wrong on WASM for windows of non-positive values (see above)
+  forward: (tf, x, _params, cfg) => maxPoolFirstMax(tf, x as tfType.Tensor4D, cfg.size ?? 2),
 };
 
 const flatten: LayerType = {

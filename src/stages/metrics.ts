@@ -1,10 +1,12 @@
 import {existsSync, readdirSync} from 'node:fs';
+import {loadBackend, type LoadedBackend} from '../backend/tf.js';
 import {readArrowFile, tensorColumn} from '../io/arrow.js';
 import {readMetricRows, writeMetricRows} from '../io/tables.js';
 import {distinctRows} from '../metrics/discrete.js';
 import {evaluateLayer, selectRows} from '../metrics/evaluate.js';
 import {formatParams} from '../metrics/params.js';
 import {weightMetrics} from '../metrics/registry.js';
+import {checkpointModel} from '../metrics/weights/local-rank-vjp.js';
 import {denseNetFromCheckpoint} from '../metrics/weights/model.js';
 import {epochOfFile, type RunPaths} from '../run/paths.js';
 import type {MetricRow} from '../types.js';
@@ -69,6 +71,8 @@ export async function computeMetrics(opts: {
   seed: number;
   signal?: AbortSignal;
   progress?: (line: string) => void;
+  /** Tensor backend for weight metrics of non-dense models (default: loadBackend('auto') on first use). */
+  backend?: () => Promise<LoadedBackend>;
 }): Promise<MetricRow[]> {
   const {paths, jobs} = opts;
   const data = readDataset(paths);
@@ -82,7 +86,7 @@ export async function computeMetrics(opts: {
     if (opts.signal?.aborted) throw new StageError('metrics', 'interrupted');
     const scheduled = jobs.filter((_, i) => schedules[i].has(epoch));
     const active = scheduled.filter((j) => !weightMetrics.has(j.name));
-    rows.push(...weightMetricRows(opts, scheduled.filter((j) => weightMetrics.has(j.name)), epoch, data, plan));
+    rows.push(...(await weightMetricRows(opts, scheduled.filter((j) => weightMetrics.has(j.name)), epoch, data, plan)));
     const needMax = jobs.some((j) => j.name === 'mi.adaptmax');
     if (active.length === 0 && !needMax) continue;
     const table = readArrowFile(paths.activation(epoch));
@@ -105,28 +109,45 @@ export async function computeMetrics(opts: {
   return rows;
 }
 
+/** True when every layer of the plan is dense (model.json files written before layer types had none). */
+export function isDensePlan(plan: ReturnType<typeof readModelPlan>): boolean {
+  return plan.layers.every((l) => (l.type ?? 'dense') === 'dense');
+}
+
 /**
  * Weight metrics (local rank, weight features) of the checkpoint at `epoch`; local rank is
  * evaluated at the dataset inputs of each subset (seeded points, the same at every epoch).
+ * Pure dense MLPs take the analytic path (DenseNet); any other model (conv2d, maxpool2d, flatten,
+ * dropout layers) the generic one (`computeModel`: batched VJPs for local rank).
  */
-function weightMetricRows(
-  opts: {paths: RunPaths; subsets: string[]; seed: number},
+async function weightMetricRows(
+  opts: {paths: RunPaths; subsets: string[]; seed: number; signal?: AbortSignal; progress?: (line: string) => void; backend?: () => Promise<LoadedBackend>},
   jobs: MetricJob[],
   epoch: number,
   data: ReturnType<typeof readDataset>,
   plan: ReturnType<typeof readModelPlan>,
-): MetricRow[] {
+): Promise<MetricRow[]> {
   if (jobs.length === 0) return [];
-  const net = denseNetFromCheckpoint(opts.paths.checkpoint(epoch), plan.layers.map((l) => l.activation));
+  const dense = isDensePlan(plan);
+  const net = dense ? denseNetFromCheckpoint(opts.paths.checkpoint(epoch), plan.layers.map((l) => l.activation)) : undefined;
+  const model = dense ? undefined : checkpointModel(opts.paths.checkpoint(epoch), plan, opts.paths.model);
+  const ctx = {
+    tf: async () => (await (opts.backend ?? (() => loadBackend('auto')))()).tf,
+    progress: opts.progress,
+    signal: opts.signal,
+  };
   const X = {data: data.x, rows: data.n, cols: data.x.length / data.n};
   const out: MetricRow[] = [];
   for (const job of jobs) {
     const metric = weightMetrics.get(job.name);
     const params = metric.params.parse(job.params) as Record<string, unknown>;
     const subsets = metric.needsInputs ? opts.subsets : ['all'];
+    if (model && !metric.computeModel) throw new StageError('metrics', `${job.name} supports dense networks only; ${opts.paths.model} has ${plan.layers.filter((l) => (l.type ?? 'dense') !== 'dense').map((l) => `${l.name} (${l.type})`).join(', ')}`);
     for (const subset of subsets) {
       const sel = subset === 'all' ? undefined : subset === 'train' ? data.trainIdx : data.testIdx;
-      for (const v of metric.compute(net, metric.needsInputs ? selectRows(X, sel) : undefined, params, opts.seed)) {
+      const Xs = metric.needsInputs ? selectRows(X, sel) : undefined;
+      const values = net ? metric.compute(net, Xs, params, opts.seed) : await metric.computeModel!(model!, Xs, params, opts.seed, ctx);
+      for (const v of values) {
         out.push({
           epoch,
           layerIndex: v.layerIndex,
@@ -194,6 +215,7 @@ export const metricsStage: Stage = {
       seed: config.seed,
       signal: ctx.signal,
       progress: ctx.progress,
+      backend: () => ctx.backend(),
     });
     writeMetricRows(paths.metricsArrow, paths.metricsCsv, rows, {config_sha256: ctx.configHash});
     return {outputs: ['metrics/metrics.arrow', 'metrics/metrics.csv'], info: {rows: rows.length}};

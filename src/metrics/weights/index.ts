@@ -1,7 +1,9 @@
+import type * as tfType from '@tensorflow/tfjs';
 import type {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import type {EstimatorValue} from '../types.js';
 import {weightsMetric} from './features.js';
+import {computeLocalRankVjp, weightMatrices, type CheckpointModel} from './local-rank-vjp.js';
 import {geomLocalRank} from './local-rank.js';
 import type {DenseNet} from './model.js';
 
@@ -23,6 +25,18 @@ export interface WeightMetric<P extends Record<string, unknown> = Record<string,
   /** True when the metric needs input points X (evaluated at those inputs). */
   needsInputs: boolean;
   compute(net: DenseNet, X: Matrix | undefined, params: P, seed: number): WeightMetricValue[];
+  /**
+   * The same metric on any tdlab model (model.json plan + checkpoint tensors), used for networks
+   * that are not pure dense MLPs; `layerIndex` is the plan's layer index. Absent: dense only.
+   */
+  computeModel?(model: CheckpointModel, X: Matrix | undefined, params: P, seed: number, ctx: ModelMetricContext): Promise<WeightMetricValue[]>;
+}
+
+/** What `computeModel` may need besides the model: the tensor backend (loaded on first use), progress, interruption. */
+export interface ModelMetricContext {
+  tf(): Promise<typeof tfType>;
+  progress?: (line: string) => void;
+  signal?: AbortSignal;
 }
 
 export const localRankMetric: WeightMetric<any> = {
@@ -31,6 +45,10 @@ export const localRankMetric: WeightMetric<any> = {
   params: geomLocalRank.params,
   needsInputs: true,
   compute: (net, X, p, seed) => geomLocalRank.compute(net, X!, p, seed).flatMap((r) => r.values.map((v) => ({...v, layerIndex: r.layerIndex, n: r.n}))),
+  async computeModel(model, X, p, seed, ctx) {
+    const rows = await computeLocalRankVjp(await ctx.tf(), model, X!, p, seed, {progress: ctx.progress, signal: ctx.signal});
+    return rows.flatMap((r) => r.values.map((v) => ({...v, layerIndex: r.layerIndex, n: r.n})));
+  },
 };
 
 export const weightFeaturesMetric: WeightMetric<any> = {
@@ -39,4 +57,9 @@ export const weightFeaturesMetric: WeightMetric<any> = {
   params: weightsMetric.params,
   needsInputs: false,
   compute: (net, _X, p) => weightsMetric.compute(net, p).map((r) => ({...r, n: 0})),
+  /** Dense W and conv2d kernels [k, k, C_in, F] read as (k k C_in) x F; layerless values keep -1. */
+  async computeModel(model, _X, p) {
+    const {net, planIndex} = weightMatrices(model);
+    return weightsMetric.compute(net, p).map((r) => ({...r, layerIndex: r.layerIndex > 0 ? planIndex[r.layerIndex - 1] : r.layerIndex, n: 0}));
+  },
 };

@@ -80,7 +80,8 @@ export interface LocalRankResult {
   layers: LayerLocalRank[];
   points: number;
   inputDim: number;
-  method: 'gram' | 'explicit';
+  /** `vjp`: the generic batched-VJP path of local-rank-vjp.ts (any tdlab model). */
+  method: 'gram' | 'explicit' | 'vjp';
 }
 
 const EPS = 2 ** -52;
@@ -354,19 +355,25 @@ export function singularValues(A: Float64Array, m: number, n: number, side: 'aut
   return symmetricEigenvalues(G, k).map((x) => Math.sqrt(Math.max(0, x)));
 }
 
-interface Counter {
+/** Per-point results of one layer while they are being computed. */
+export interface Counter {
   ranks: Int32Array;
   numericalRanks: Int32Array;
   sMax: Float64Array;
   sv?: Float64Array[];
 }
 
-/** Counts eigenvalues lam (descending) of a Gram whose singular values are sqrt(lam). */
-function countInto(c: Counter, point: number, lam: Float64Array, opts: LocalRankOptions, maxDim: number): void {
+/**
+ * Counts eigenvalues lam (descending) of a Gram whose singular values are sqrt(lam).
+ * `jacobianEps`: when J itself was computed in a lower precision (float32 VJPs: 2^-23), the
+ * numerical rank is NumPy's `matrix_rank` rule for that dtype on s (s > s_max max(d) eps), which
+ * the float64 Gram resolves; default: the float64 rule on the Gram described above.
+ */
+export function countInto(c: Counter, point: number, lam: Float64Array, opts: LocalRankOptions, maxDim: number, jacobianEps?: number): void {
   const lmax = Math.max(0, lam.length ? lam[0] : 0);
   const smax = Math.sqrt(lmax);
   const tol = opts.relTol !== undefined ? opts.relTol * smax : opts.tol;
-  const numTol = lmax * maxDim * EPS;
+  const numTol = jacobianEps === undefined ? lmax * maxDim * EPS : lmax * (maxDim * jacobianEps) ** 2;
   let r = 0;
   let nr = 0;
   for (let i = 0; i < lam.length; i++) {
@@ -775,32 +782,45 @@ export const geomLocalRank = {
   params,
   compute(net: DenseNet, X: Matrix, p: LocalRankParams, seed = 0): LocalRankLayerRow[] {
     const rows = localRankRows(X.rows, p.points, seed);
-    const d = X.cols;
-    const sub = new Float64Array(rows.length * d);
-    rows.forEach((r, i) => {
-      for (let k = 0; k < d; k++) sub[i * d + k] = X.data[r * d + k];
-    });
-    const res = localRank(net, {data: sub, rows: rows.length, cols: d}, {tol: p.tol, relTol: p.relTol, post: p.post, points: rows.length});
-    return res.layers.map((l) => {
-      let sq = 0;
-      let mn = Infinity;
-      let mx = -Infinity;
-      for (const r of l.ranks) {
-        sq += (r - l.meanRank) ** 2;
-        if (r < mn) mn = r;
-        if (r > mx) mx = r;
-      }
-      const sbar = l.sMax.reduce((s, v) => s + v, 0) / Math.max(1, l.sMax.length);
-      const values: EstimatorValue[] = [
-        {quantity: 'local_rank', value: l.meanRank, unit: 'count'},
-        {quantity: 'local_rank_numerical', value: l.meanNumericalRank, unit: 'count'},
-        {quantity: 'local_rank_std', value: l.ranks.length ? Math.sqrt(sq / l.ranks.length) : NaN, unit: 'count'},
-        {quantity: 'local_rank_min', value: mn, unit: 'count'},
-        {quantity: 'local_rank_max', value: mx, unit: 'count'},
-        {quantity: 'local_rank_bound', value: l.maxRank, unit: 'count'},
-        {quantity: 's_max_mean', value: sbar, unit: 'dimensionless'},
-      ];
-      return {layerIndex: l.layerIndex, n: res.points, values, ranks: l.ranks, numericalRanks: l.numericalRanks, rows};
-    });
+    const res = localRank(net, subsetRows(X, rows), {tol: p.tol, relTol: p.relTol, post: p.post, points: rows.length});
+    return localRankLayerRows(res, rows);
   },
 };
+
+/** Rows X[rows] (in that order) as a float64 matrix. */
+export function subsetRows(X: Matrix, rows: Int32Array): Matrix<Float64Array> {
+  const d = X.cols;
+  const sub = new Float64Array(rows.length * d);
+  rows.forEach((r, i) => {
+    for (let k = 0; k < d; k++) sub[i * d + k] = X.data[r * d + k];
+  });
+  return {data: sub, rows: rows.length, cols: d};
+}
+
+/**
+ * The values of `geom.local_rank` (one row per layer) from a local-rank result; shared by the
+ * analytic dense path and the generic VJP path so both emit the same quantities and units.
+ */
+export function localRankLayerRows(res: LocalRankResult, rows: Int32Array): LocalRankLayerRow[] {
+  return res.layers.map((l) => {
+    let sq = 0;
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (const r of l.ranks) {
+      sq += (r - l.meanRank) ** 2;
+      if (r < mn) mn = r;
+      if (r > mx) mx = r;
+    }
+    const sbar = l.sMax.reduce((s, v) => s + v, 0) / Math.max(1, l.sMax.length);
+    const values: EstimatorValue[] = [
+      {quantity: 'local_rank', value: l.meanRank, unit: 'count'},
+      {quantity: 'local_rank_numerical', value: l.meanNumericalRank, unit: 'count'},
+      {quantity: 'local_rank_std', value: l.ranks.length ? Math.sqrt(sq / l.ranks.length) : NaN, unit: 'count'},
+      {quantity: 'local_rank_min', value: mn, unit: 'count'},
+      {quantity: 'local_rank_max', value: mx, unit: 'count'},
+      {quantity: 'local_rank_bound', value: l.maxRank, unit: 'count'},
+      {quantity: 's_max_mean', value: sbar, unit: 'dimensionless'},
+    ];
+    return {layerIndex: l.layerIndex, n: res.points, values, ranks: l.ranks, numericalRanks: l.numericalRanks, rows};
+  });
+}

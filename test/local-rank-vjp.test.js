@@ -1,6 +1,7 @@
 // geom.local_rank on any model: the generic batched-VJP path (src/metrics/weights/local-rank-vjp.ts)
 // against the analytic dense path, closed-form conv/maxpool/ReLU ranks, an end-to-end CNN run and
 // bad inputs. Imports the built code: run `npx tsc -p tsconfig.json` first.
+import {gaussian} from './helpers.js';
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
@@ -16,18 +17,6 @@ import {geomLocalRank} from '../dist/metrics/weights/local-rank.js';
 import {initParams, paramSlots, planModel} from '../dist/train/mlp.js';
 import {UserError} from '../dist/util/errors.js';
 
-/** mulberry32 + Box-Muller: deterministic standard normals. */
-function gaussian(seed) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
-}
 
 /** Float32-exact random inputs (the VJP path computes in float32; the dense path then sees the same x). */
 function randomX(n, d, seed, scale = 1) {

@@ -1,5 +1,6 @@
 // geom.local_rank (spec 5: R1-R4, Jacobians, spectra), weights.features (spec 8.1) and the
 // weight loaders (.npz, tdlab checkpoints). Imports the built code: run `npx tsc -p tsconfig.json` first.
+import {gaussian} from './helpers.js';
 import assert from 'node:assert/strict';
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -14,18 +15,6 @@ import {symmetricEigen} from '../dist/metrics/linalg.js';
 import {encodeNpy} from '../dist/io/npy.js';
 import {writeArrowFile} from '../dist/io/arrow.js';
 
-/** mulberry32 + Box-Muller: deterministic standard normals. */
-function gaussian(seed) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
-}
 
 /** Random MLP: dims [d0, d1, ...], weights N(0, scale^2 / fan_in) (input-by-output), biases N(0, bias^2). */
 function randomNet(dims, activation, seed, {scale = 1, bias = 0, last} = {}) {

@@ -21,14 +21,15 @@
  * Tridiagonal eigenvalues: implicit QL with Wilkinson-type shifts (EISPACK tql1, the value-only
  * half of linalg.ts's tql2), O(n^2) overall.
  *
- * Speed: both steps (and the Gram of `gramEigenvalues`) run as f64x2 SIMD WebAssembly kernels
- * (src/native/spectral.c, the same algorithms line for line) when WebAssembly is available; the
- * TypeScript below is the reference and the fallback (`TDLAB_NATIVE=0`). See BENCHMARKS.md.
+ * Speed: the tridiagonalisation and the Gram of `gramRowsEigenvalues` run as f64x2 SIMD
+ * WebAssembly kernels (src/native/spectral.c, the same algorithms line for line) when WebAssembly
+ * is available; the TypeScript below is the reference and the fallback (`TDLAB_NATIVE=0`). QL
+ * stays here either way. See BENCHMARKS.md.
  *
  * Accuracy: backward stable like LAPACK (eigenvalue errors ~ n eps ||A||); checked against
  * symmetricEigen and numpy.linalg.eigvalsh in test/geometry-entropy.test.js and the benches.
  */
-import {nativeGramRowsEigenvalues, nativeSymmetricEigenvalues} from '../native/spectral.js';
+import {nativeGramRowsTridiagonal, nativeSymmetricTridiagonal, type Tridiagonal} from '../native/spectral.js';
 
 /**
  * Eigenvalues of a real symmetric n x n row-major matrix, sorted descending. Only the upper
@@ -42,12 +43,18 @@ export function symmetricEigenvalues(matrix: Float64Array, n: number, overwrite 
     for (let j = i; j < n; j++) if (!Number.isFinite(matrix[o + j])) throw new Error('symmetricEigenvalues: non-finite entry');
   }
   if (n === 0) return new Float64Array(0);
-  const native = nativeSymmetricEigenvalues(matrix, n);
-  if (native) return sortDescending(native);
+  const native = nativeSymmetricTridiagonal(matrix, n);
+  if (native) return tridiagonalEigenvalues(native, n);
   const A = overwrite ? matrix : matrix.slice(0, n * n);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   tridiagonalize(A, n, d, e);
+  tql1(d, e, n);
+  return sortDescending(d);
+}
+
+/** Eigenvalues of a tridiagonal from the kernels (QL in place), descending. */
+function tridiagonalEigenvalues({d, e}: Tridiagonal, n: number): Float64Array {
   tql1(d, e, n);
   return sortDescending(d);
 }
@@ -350,8 +357,8 @@ function dot(X: Float64Array, a: number, b: number, k0: number, k1: number): num
  */
 export function gramRowsEigenvalues(rows: number, len: number, fill: (x: Float64Array) => void): Float64Array {
   if (rows === 0) return new Float64Array(0);
-  const native = nativeGramRowsEigenvalues(rows, len, fill);
-  if (native) return sortDescending(native);
+  const native = nativeGramRowsTridiagonal(rows, len, fill);
+  if (native) return tridiagonalEigenvalues(native, rows);
   const X = new Float64Array(rows * len);
   fill(X);
   return symmetricEigenvalues(gramUpper(X, rows, len), rows, true);

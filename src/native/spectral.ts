@@ -1,8 +1,8 @@
 import {SPECTRAL_WASM_BASE64, SPECTRAL_WASM_SHA256} from './spectral-wasm.js';
 
 /**
- * The WebAssembly (f64x2 SIMD) kernels of src/native/spectral.c: the Gram matrix X X^T, the
- * Householder tridiagonalisation and tridiagonal QL. src/metrics/eigen.ts dispatches to them and
+ * The WebAssembly (f64x2 SIMD) kernels of src/native/spectral.c: the Gram matrix X X^T and the
+ * Householder tridiagonalisation. src/metrics/eigen.ts dispatches to them and
  * keeps its TypeScript versions of the same algorithms as the reference and the fallback.
  *
  * Every call gets a fresh instance with its own linear memory sized for that call, so nothing is
@@ -16,7 +16,6 @@ interface Exports {
   gram_rows(X: number, rows: number, len: number, G: number, i0: number, i1: number): void;
   tridiag_step(A: number, n: number, k: number, d: number, e: number, work: number): void;
   tridiag_finish(A: number, n: number, d: number, e: number, work: number): void;
-  tql1(d: number, e: number, n: number): number;
   __heap_base: WebAssembly.Global;
 }
 
@@ -105,43 +104,49 @@ function gramInHeap(h: Heap, X: number, rows: number, len: number, G: number): v
   for (let i = 0; i < rows; i += chunk) h.fn.gram_rows(X, rows, len, G, i, Math.min(rows, i + chunk));
 }
 
-/** Tridiagonalise + QL on A (already in the heap, destroyed); eigenvalues unsorted. */
-function eigenvaluesInHeap(h: Heap, A: number, n: number): Float64Array {
+/** Diagonal d and off-diagonal e (e[k] couples k and k + 1) of a symmetric tridiagonal matrix. */
+export interface Tridiagonal {
+  d: Float64Array;
+  e: Float64Array;
+}
+
+/** Householder-tridiagonalises A (already in the heap, destroyed). */
+function tridiagonalInHeap(h: Heap, A: number, n: number): Tridiagonal {
   const d = h.alloc(n);
   const e = h.alloc(n);
   const work = h.alloc(4 * n);
   // one call per step: see `gramInHeap` on tiering
   for (let k = 0; k < n - 1; k++) h.fn.tridiag_step(A, n, k, d, e, work);
   h.fn.tridiag_finish(A, n, d, e, work);
-  if (h.fn.tql1(d, e, n) !== 0) throw new Error('symmetricEigenvalues: QL did not converge');
-  return h.view(d, n).slice();
+  return {d: h.view(d, n).slice(), e: h.view(e, n).slice()};
 }
 
 /**
- * Eigenvalues (unsorted) of the symmetric n x n row-major `matrix` (upper triangle read), or null
- * when the kernels are not available for this size (the caller falls back to TypeScript).
+ * A tridiagonal with the eigenvalues of the symmetric n x n row-major `matrix` (upper triangle
+ * read), or null when the kernels are not available for this size (the caller falls back to
+ * TypeScript). The QL iteration on it (O(n^2)) is left to the caller.
  */
-export function nativeSymmetricEigenvalues(matrix: Float64Array, n: number): Float64Array | null {
+export function nativeSymmetricTridiagonal(matrix: Float64Array, n: number): Tridiagonal | null {
   const h = heap(n * n + 6 * n);
   if (!h) return null;
   const A = h.alloc(n * n);
   h.view(A, n * n).set(matrix.subarray(0, n * n));
-  return eigenvaluesInHeap(h, A, n);
+  return tridiagonalInHeap(h, A, n);
 }
 
 /**
- * Eigenvalues (unsorted) of X X^T for X rows x len row-major, written into the heap by `fill`
- * (so callers can centre, scale or transpose their data straight into place), or null when the
- * kernels are not available for this size.
+ * A tridiagonal with the eigenvalues of X X^T for X rows x len row-major, written into the heap
+ * by `fill` (so callers can centre, scale or transpose their data straight into place), or null
+ * when the kernels are not available for this size.
  */
-export function nativeGramRowsEigenvalues(rows: number, len: number, fill: (x: Float64Array) => void): Float64Array | null {
+export function nativeGramRowsTridiagonal(rows: number, len: number, fill: (x: Float64Array) => void): Tridiagonal | null {
   const h = heap(rows * len + rows * rows + 6 * rows);
   if (!h) return null;
   const X = h.alloc(rows * len);
   fill(h.view(X, rows * len));
   const G = h.alloc(rows * rows);
   gramInHeap(h, X, rows, len, G);
-  return eigenvaluesInHeap(h, G, rows);
+  return tridiagonalInHeap(h, G, rows);
 }
 
 /** G = X X^T (rows x rows, upper triangle) for X rows x len, or null when not available. */

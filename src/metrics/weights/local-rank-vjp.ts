@@ -6,7 +6,7 @@ import type {ModelPlan, PlannedLayer} from '../../train/mlp.js';
 import type {Matrix} from '../../types.js';
 import {UserError} from '../../util/errors.js';
 import {
-  countInto, localRankLayerRows, localRankRows, subsetRows, symmetricEigenvalues,
+  checkLocalRankOptions, countInto, layerSummary, localRankLayerRows, localRankRows, subsetRows, symmetricEigenvalues,
   type Counter, type LayerLocalRank, type LocalRankLayerRow, type LocalRankOptions, type LocalRankParams, type LocalRankResult,
 } from './local-rank.js';
 import type {DenseNet} from './model.js';
@@ -234,10 +234,7 @@ export async function localRankVjp(tf: Tf, plan: ModelPlan, params: ArrayLike<nu
   const L = plan.layers.length;
   const d0 = prod(plan.inputShape);
   if (X.cols !== d0) throw new UserError(`local rank: inputs have ${X.cols} columns but ${source} expects inputs of shape [${plan.inputShape}] (${d0} values)`);
-  if (!(opts.tol >= 0) && opts.relTol === undefined) throw new UserError('local rank: tol must be >= 0');
-  if (opts.layer !== undefined && !(Number.isInteger(opts.layer) && opts.layer >= 1 && opts.layer <= L)) {
-    throw new UserError(`local rank: layer ${opts.layer} out of range 1..${L}`);
-  }
+  checkLocalRankOptions(opts, L);
   const M = Math.min(opts.points, X.rows);
   const upto = opts.layer ?? L;
   const wanted = (l: number) => opts.layer === undefined || opts.layer === l + 1;
@@ -373,20 +370,7 @@ export async function localRankVjp(tf: Tf, plan: ModelPlan, params: ArrayLike<nu
   }
   const out: LayerLocalRank[] = [];
   info.forEach((it, l) => {
-    if (!wanted(l)) return;
-    const c = counters[l];
-    const mean = (a: Int32Array) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN);
-    out.push({
-      layerIndex: plan.layers[l].index,
-      width: it.width,
-      meanRank: mean(c.ranks),
-      ranks: c.ranks,
-      meanNumericalRank: mean(c.numericalRanks),
-      numericalRanks: c.numericalRanks,
-      sMax: c.sMax,
-      maxRank: maxRank[l],
-      ...(c.sv ? {singularValues: c.sv} : {}),
-    });
+    if (wanted(l)) out.push(layerSummary(counters[l], plan.layers[l].index, it.width, maxRank[l]));
   });
   return {layers: out, points: M, inputDim: d0, method: 'vjp'};
 }

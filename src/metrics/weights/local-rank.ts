@@ -387,6 +387,14 @@ export function countInto(c: Counter, point: number, lam: Float64Array, opts: Lo
   if (c.sv) c.sv[point] = lam.map((x) => Math.sqrt(Math.max(0, x)));
 }
 
+/** Throws a UserError for a negative tolerance or a layer outside 1..L (both Jacobian paths). */
+export function checkLocalRankOptions(opts: LocalRankOptions, L: number): void {
+  if (!(opts.tol >= 0) && opts.relTol === undefined) throw new UserError('local rank: tol must be >= 0');
+  if (opts.layer !== undefined && !(Number.isInteger(opts.layer) && opts.layer >= 1 && opts.layer <= L)) {
+    throw new UserError(`local rank: layer ${opts.layer} out of range 1..${L}`);
+  }
+}
+
 /**
  * Local rank of every layer (or `opts.layer`) at the first `opts.points` rows of X (N x d_0).
  * Pure; float64 throughout.
@@ -396,10 +404,7 @@ export function localRank(net: DenseNet, X: Matrix, opts: LocalRankOptions): Loc
   const L = net.layers.length;
   const d0 = net.layers[0].rows;
   if (X.cols !== d0) throw new UserError(`local rank: inputs have ${X.cols} columns but the first layer has fan_in ${d0}`);
-  if (!(opts.tol >= 0) && opts.relTol === undefined) throw new UserError('local rank: tol must be >= 0');
-  if (opts.layer !== undefined && !(Number.isInteger(opts.layer) && opts.layer >= 1 && opts.layer <= L)) {
-    throw new UserError(`local rank: layer ${opts.layer} out of range 1..${L}`);
-  }
+  checkLocalRankOptions(opts, L);
   const M = Math.min(opts.points, X.rows);
   const upto = opts.layer ?? L;
   const wanted = (l: number) => opts.layer === undefined || opts.layer === l + 1;
@@ -493,21 +498,25 @@ export function localRank(net: DenseNet, X: Matrix, opts: LocalRankOptions): Loc
   }
   const out: LayerLocalRank[] = [];
   layers.forEach((c, l) => {
-    if (!wanted(l)) return;
-    const mean = (a: Int32Array) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN);
-    out.push({
-      layerIndex: l + 1,
-      width: net.layers[l].cols,
-      meanRank: mean(c.ranks),
-      ranks: c.ranks,
-      meanNumericalRank: mean(c.numericalRanks),
-      numericalRanks: c.numericalRanks,
-      sMax: c.sMax,
-      maxRank: maxRank[l],
-      ...(c.sv ? {singularValues: c.sv} : {}),
-    });
+    if (wanted(l)) out.push(layerSummary(c, l + 1, net.layers[l].cols, maxRank[l]));
   });
   return {layers: out, points: M, inputDim: d0, method};
+}
+
+/** One layer's result from its per-point counts (both Jacobian paths). */
+export function layerSummary(c: Counter, layerIndex: number, width: number, maxRank: number): LayerLocalRank {
+  const mean = (a: Int32Array) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN);
+  return {
+    layerIndex,
+    width,
+    meanRank: mean(c.ranks),
+    ranks: c.ranks,
+    meanNumericalRank: mean(c.numericalRanks),
+    numericalRanks: c.numericalRanks,
+    sMax: c.sMax,
+    maxRank,
+    ...(c.sv ? {singularValues: c.sv} : {}),
+  };
 }
 
 /**

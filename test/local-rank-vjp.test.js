@@ -4,11 +4,12 @@
 import {gaussian} from './helpers.js';
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {loadBackend} from '../dist/backend/tf.js';
 import {writeArrowFile} from '../dist/io/arrow.js';
+import {encodeNpy} from '../dist/io/npy.js';
 import {localRank, symmetricEigenvalues} from '../dist/metrics/weights/local-rank.js';
 import {
   checkPlanForJacobians, checkpointModel, computeLocalRankVjp, localRankVjp, SparseJacobian, weightMatrices,
@@ -418,6 +419,29 @@ describe('geom.local_rank on any model: batched VJP path', function () {
       const l2 = wf.filter((r) => r.quantity === 'l2' && r.layer !== '').map((r) => Number(r.value));
       assert.ok(Math.abs(Number(wf.find((r) => r.layer === '' && r.quantity === 'l2').value) - l2.reduce((a, b) => a + b, 0) / 3) < 1e-9);
       assert.ok(existsSync(join(runDir, 'report', 'index.html')) || existsSync(join(runDir, 'report.html')));
+    });
+
+    it('tdlab measure --weights on the run\'s checkpoint reads model.json: conv models need no --activation', () => {
+      const ckpt = join(runDir, 'checkpoints', readdirSync(join(runDir, 'checkpoints')).sort().pop());
+      const g = gaussian(9);
+      const x = join(runDir, 'points.npy');
+      writeFileSync(x, encodeNpy(Float32Array.from({length: 2 * 784}, g), [2, 784]));
+      const r = cli(['measure', '--weights', ckpt, '--x', x, '--metric', 'geom.local_rank', '--param', 'points=2', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.metric, 'geom.local_rank');
+      assert.equal(out.n, 2);
+      assert.equal(out.values['1.local_rank'], 784); // the first conv's Jacobian is the conv operator
+      assert.equal(out.values['4.local_rank_bound'], 12);
+      assert.ok(out.values['5.local_rank'] >= 0 && out.values['5.local_rank'] <= 10);
+      const w = cli(['measure', '--weights', ckpt, '--metric', 'weights.features', '--json']);
+      assert.equal(w.status, 0, w.stderr);
+      assert.ok(JSON.parse(w.stdout).values['1.l2'] > 0);
+      // a points file of the wrong width is named
+      writeFileSync(x, encodeNpy(new Float32Array(2 * 10), [2, 10]));
+      const bad = cli(['measure', '--weights', ckpt, '--x', x, '--metric', 'geom.local_rank']);
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /points\.npy: 10 columns, but the network expects 784 inputs/);
     });
   });
 });

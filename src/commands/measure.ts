@@ -27,7 +27,7 @@ export default class Measure extends BaseCommand {
 
   async run(): Promise<MeasureResult | MeasureResult[]> {
     const {flags} = await this.parse(Measure);
-    const results = measureFiles({
+    const results = await measureFiles({
       activations: flags.activations,
       weights: flags.weights,
       labels: flags.labels,

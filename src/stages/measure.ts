@@ -1,8 +1,12 @@
 import {checkParamKeys, paramSetsFor, parseParamFlags} from '../config/params.js';
 import {readLabels, readMatrix} from '../io/matrix.js';
 import {estimators, weightMetrics} from '../metrics/registry.js';
-import {denseNetFromCheckpoint, denseNetFromNpz} from '../metrics/weights/model.js';
-import {extname} from 'node:path';
+import {existsSync, readFileSync} from 'node:fs';
+import {dirname, extname, join} from 'node:path';
+import {loadBackend} from '../backend/tf.js';
+import {checkpointModel} from '../metrics/weights/local-rank-vjp.js';
+import {denseNetFromCheckpoint, denseNetFromNpz, type DenseNet} from '../metrics/weights/model.js';
+import type {ModelPlan} from '../train/mlp.js';
 import {formatParams} from '../metrics/params.js';
 import {selectRows} from '../metrics/evaluate.js';
 import type {EstimatorInput} from '../metrics/types.js';
@@ -40,7 +44,7 @@ export interface MeasureResult {
  * Computes a registered metric on activations tdlab did not produce (`.npy`, `.arrow`, `.csv`),
  * through the same registry and code path as the metrics stage.
  */
-export function measureFiles(opts: MeasureOptions): MeasureResult[] {
+export async function measureFiles(opts: MeasureOptions): Promise<MeasureResult[]> {
   if (weightMetrics.has(opts.metric)) return measureWeights(opts);
   const est = estimators.get(opts.metric, '--metric');
   if (!opts.activations) throw new UserError(`--metric ${opts.metric}: give --activations FILE (rows = samples)`);
@@ -66,29 +70,57 @@ export function measureFiles(opts: MeasureOptions): MeasureResult[] {
   });
 }
 
+/** model.json of the run a checkpoint (`<run>/checkpoints/epoch_N.arrow`) belongs to, if there is one. */
+function runPlanOf(checkpoint: string): {plan: ModelPlan; source: string} | undefined {
+  const source = join(dirname(dirname(checkpoint)), 'model.json');
+  if (extname(checkpoint).toLowerCase() !== '.arrow' || !existsSync(source)) return undefined;
+  return {plan: JSON.parse(readFileSync(source, 'utf8')) as ModelPlan, source};
+}
+
 /**
  * Weight metrics (local rank, weight features) on a network given as `.npz` or a tdlab
  * checkpoint; local rank is evaluated at the inputs `--x`. Values are keyed `<layer>.<quantity>`
- * (layer 1 = first weight matrix), network-level ones by their quantity.
+ * (layer 1 = first weight matrix; for a run's checkpoint, the plan's layer index), network-level
+ * ones by their quantity. A checkpoint inside a run directory is read with the run's model.json:
+ * its activations are used (no `--activation` needed) and models with conv2d, maxpool2d, flatten
+ * or dropout layers take the generic Jacobian path, as in the metrics stage.
  */
-function measureWeights(opts: MeasureOptions): MeasureResult[] {
+async function measureWeights(opts: MeasureOptions): Promise<MeasureResult[]> {
   const metric = weightMetrics.get(opts.metric);
   if (!opts.weights) throw new UserError(`--metric ${opts.metric}: give --weights FILE (.npz with W0, b0, W1, b1, ... or a run's checkpoints/epoch_*.arrow)`);
+  if (!existsSync(opts.weights)) throw new UserError(`${opts.weights}: no such file (give an .npz or a run's checkpoints/epoch_*.arrow)`);
   const grid = parseParamFlags(opts.params ?? []);
   checkParamKeys([metric], grid);
-  const activation = opts.activation ?? (metric.needsInputs ? undefined : 'linear');
-  if (!activation) throw new UserError(`--metric ${opts.metric}: give --activation (the hidden layers' activation, e.g. relu) for the weights in ${opts.weights}`);
-  const net = extname(opts.weights).toLowerCase() === '.npz' ? denseNetFromNpz(opts.weights, activation) : denseNetFromCheckpoint(opts.weights, [activation]);
+  const run = runPlanOf(opts.weights);
+  const generic = run !== undefined && !run.plan.layers.every((l) => (l.type ?? 'dense') === 'dense');
+  let net: DenseNet | undefined;
+  let inputs: number;
+  if (generic) {
+    inputs = run.plan.inputShape.reduce((a, b) => a * b, 1);
+  } else {
+    const activation = opts.activation ?? (metric.needsInputs || run ? undefined : 'linear');
+    if (!activation && !run) throw new UserError(`--metric ${opts.metric}: give --activation (the hidden layers' activation, e.g. relu) for the weights in ${opts.weights}`);
+    net =
+      extname(opts.weights).toLowerCase() === '.npz'
+        ? denseNetFromNpz(opts.weights, activation!)
+        : denseNetFromCheckpoint(opts.weights, run && !opts.activation ? run.plan.layers.map((l) => l.activation) : [activation!]);
+    inputs = net.layers[0].rows;
+  }
   let X: ReturnType<typeof readMatrix> | undefined;
   if (metric.needsInputs) {
-    if (!opts.x) throw new UserError(`--metric ${opts.metric}: give --x FILE with the input points (one row per point, ${net.layers[0].rows} columns)`);
+    if (!opts.x) throw new UserError(`--metric ${opts.metric}: give --x FILE with the input points (one row per point, ${inputs} columns)`);
     X = readMatrix(opts.x, {column: opts.xColumn});
-    if (X.cols !== net.layers[0].rows) throw new UserError(`${opts.x}: ${X.cols} columns, but the first weight matrix expects ${net.layers[0].rows} inputs`);
+    if (X.cols !== inputs) throw new UserError(`${opts.x}: ${X.cols} columns, but the network expects ${inputs} inputs`);
   }
-  return paramSetsFor(metric, grid).map((params) => {
-    const vals = metric.compute(net, X, params, opts.seed ?? 0);
+  const model = generic ? checkpointModel(opts.weights, run.plan, run.source) : undefined;
+  if (model && !metric.computeModel) throw new UserError(`--metric ${opts.metric} supports dense networks only; ${run!.source} has other layer types`);
+  const ctx = {tf: async () => (await loadBackend('auto')).tf};
+  const out: MeasureResult[] = [];
+  for (const params of paramSetsFor(metric, grid)) {
+    const vals = net ? metric.compute(net, X, params, opts.seed ?? 0) : await metric.computeModel!(model!, X, params, opts.seed ?? 0, ctx);
     const values = Object.fromEntries(vals.map((v) => [v.layerIndex > 0 ? `${v.layerIndex}.${v.quantity}` : v.quantity, v.value]));
     const n = vals.find((v) => v.n > 0)?.n ?? 0;
-    return {metric: metric.name, params, paramsText: formatParams(params), unit: vals[0]?.unit ?? 'dimensionless', n, values} as MeasureResult;
-  });
+    out.push({metric: metric.name, params, paramsText: formatParams(params), unit: vals[0]?.unit ?? 'dimensionless', n, values} as MeasureResult);
+  }
+  return out;
 }

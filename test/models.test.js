@@ -243,6 +243,17 @@ describe('models: layer types, dropout, optimizers, schedules (WASM backend)', f
     assert.notDeepEqual(a.evals.at(-1), c.evals.at(-1));
   });
 
+  it('train.evalEvery: loss/accuracy every N epochs plus snapshots and the last epoch; training itself is unchanged', async () => {
+    const plan = planModel({activation: 'tanh', init: 'truncated_normal', layers: [dense(10), dense(7)]}, [12], 2);
+    const data = twelveBitData();
+    const every = await run(tf, plan, data, trainCfg({epochs: 11}), 0, [5]);
+    const sparse = await run(tf, plan, data, trainCfg({epochs: 11, evalEvery: 4}), 0, [5]);
+    assert.deepEqual(sparse.evals.map((s) => s.epoch), [0, 4, 5, 8, 11]);
+    for (const s of sparse.evals) assert.deepEqual(s, every.evals[s.epoch]);
+    assert.deepEqual(sparse.theta, every.theta);
+    assert.deepEqual(sparse.snaps.get(5).theta, every.snaps.get(5).theta);
+  });
+
   it('hinge loss (2 classes): evaluation formula and training lowers it', async () => {
     const logits = Float32Array.from([0.2, 1.5, 1, -1, 0, 0]);
     const s = evaluate(0, logits, {labels: Int32Array.from([1, 0, 1]), classes: 2, trainIdx: Int32Array.from([0, 1, 2]), testIdx: new Int32Array(0)}, 'hinge');

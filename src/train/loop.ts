@@ -159,14 +159,16 @@ export async function trainModel(tf: Tf, plan: ModelPlan, data: TrainData, cfg: 
       await new Promise((r) => setImmediate(r));
       if (hooks.signal?.aborted) throw new StageError('train', `interrupted at epoch ${epoch}`);
       const capture = snapSet.has(epoch);
-      const evald = await evaluateAll(capture);
-      const stats = evaluate(epoch, evald.logits, data, lossKind);
-      if (!Number.isFinite(stats.trainLoss)) {
-        throw new StageError('train', `training loss became ${stats.trainLoss} at epoch ${epoch}; lower train.lr (now ${cfg.lr}) or check the data`);
-      }
-      hooks.onEval(stats);
       const thetaNow = capture || epoch === E ? await readParams() : null;
-      if (capture) await hooks.onSnapshot(epoch, evald.acts, thetaNow!);
+      if (capture || epoch === E || epoch % (cfg.evalEvery ?? 1) === 0) {
+        const evald = await evaluateAll(capture);
+        const stats = evaluate(epoch, evald.logits, data, lossKind);
+        if (!Number.isFinite(stats.trainLoss)) {
+          throw new StageError('train', `training loss became ${stats.trainLoss} at epoch ${epoch}; lower train.lr (now ${cfg.lr}) or check the data`);
+        }
+        hooks.onEval(stats);
+        if (capture) await hooks.onSnapshot(epoch, evald.acts, thetaNow!);
+      }
       if (epoch === E) return thetaNow!;
 
       const lr = learningRate(cfg, epoch);

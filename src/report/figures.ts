@@ -342,7 +342,7 @@ function localRankFigure(input: ReportInput, group: {params: string; subset: str
     panels.push({
       title: `${layerShortLabel(layer)} ${layer.name} (width ${layer.width}, ${layer.activation})${lastBound === null ? '' : ` · bound ${fmtNumber(lastBound)}`}`,
       x,
-      y: {kind: 'linear', label: 'local rank'},
+      y: {kind: 'linear', label: 'local rank', min: 0}, // a count: anchored at 0, so a fall is drawn to scale
       marks,
     });
   }

@@ -2,7 +2,7 @@
 // the same algorithms (src/metrics/eigen.ts with the kernels switched off), against closed forms
 // and against direct sums.
 import assert from 'node:assert/strict';
-import {gramEigenvalues, gramRowsEigenvalues, symmetricEigenvalues} from '../dist/metrics/eigen.js';
+import {gramEigenvalues, gramRowsEigenvalues, gramUpper, symmetricEigenvalues} from '../dist/metrics/eigen.js';
 import {nativeAvailable, nativeGramUpper, nativeSymmetricTridiagonal, setNativeKernels} from '../dist/native/spectral.js';
 import {tql1} from '../dist/metrics/eigen.js';
 import {preparedSpectrum} from '../dist/metrics/geometry/spectrum.js';
@@ -65,11 +65,13 @@ describe('WebAssembly spectral kernels', () => {
     for (const [rows, len] of [[1, 1], [2, 3], [5, 257], [9, 300], [67, 513], [130, 64]]) {
       const X = Float64Array.from({length: rows * len}, () => r.normal());
       const G = nativeGramUpper(X, rows, len);
+      const Gts = withTs(() => gramUpper(X, rows, len));
       for (let i = 0; i < rows; i++)
         for (let j = i; j < rows; j++) {
           let s = 0;
           for (let k = 0; k < len; k++) s += X[i * len + k] * X[j * len + k];
           assert.ok(Math.abs(s - G[i * rows + j]) < 1e-12 * len, `${rows}x${len} (${i},${j})`);
+          assert.ok(Math.abs(s - Gts[i * rows + j]) < 1e-12 * len, `TypeScript ${rows}x${len} (${i},${j})`);
         }
     }
   });

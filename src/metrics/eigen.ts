@@ -21,7 +21,7 @@
  * Tridiagonal eigenvalues: implicit QL with Wilkinson-type shifts (EISPACK tql1, the value-only
  * half of linalg.ts's tql2), O(n^2) overall.
  *
- * Speed: the tridiagonalisation and the Gram of `gramRowsEigenvalues` run as f64x2 SIMD
+ * Speed: the tridiagonalisation and the Gram (`gramUpper`, `gramRowsEigenvalues`) run as f64x2 SIMD
  * WebAssembly kernels (src/native/spectral.c, the same algorithms line for line) when WebAssembly
  * is available; the TypeScript below is the reference and the fallback (`TDLAB_NATIVE=0`). QL
  * stays here either way. See BENCHMARKS.md.
@@ -29,7 +29,7 @@
  * Accuracy: backward stable like LAPACK (eigenvalue errors ~ n eps ||A||); checked against
  * symmetricEigen and numpy.linalg.eigvalsh in test/geometry-entropy.test.js and the benches.
  */
-import {nativeGramRowsTridiagonal, nativeSymmetricTridiagonal, type Tridiagonal} from '../native/spectral.js';
+import {nativeGramRowsTridiagonal, nativeGramUpper, nativeSymmetricTridiagonal, type Tridiagonal} from '../native/spectral.js';
 
 /**
  * Eigenvalues of a real symmetric n x n row-major matrix, sorted descending. Only the upper
@@ -297,6 +297,11 @@ const KB = 256;
  * blocks), so identical rows give bit-identical dot products (exact 0 distances).
  */
 export function gramUpper(X: Float64Array, rows: number, len: number): Float64Array {
+  return nativeGramUpper(X, rows, len) ?? gramUpperTs(X, rows, len);
+}
+
+/** The TypeScript reference (and fallback) of `gramUpper`. */
+function gramUpperTs(X: Float64Array, rows: number, len: number): Float64Array {
   const G = new Float64Array(rows * rows);
   for (let k0 = 0; k0 < len; k0 += KB) {
     const k1 = Math.min(len, k0 + KB);
@@ -361,7 +366,7 @@ export function gramRowsEigenvalues(rows: number, len: number, fill: (x: Float64
   if (native) return tridiagonalEigenvalues(native, rows);
   const X = new Float64Array(rows * len);
   fill(X);
-  return symmetricEigenvalues(gramUpper(X, rows, len), rows, true);
+  return symmetricEigenvalues(gramUpperTs(X, rows, len), rows, true);
 }
 
 /**

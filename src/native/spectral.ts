@@ -79,9 +79,7 @@ function align(x: number): number {
 
 /** A heap for `doubles` doubles of buffers, or null when the kernels are off or it would not fit. */
 function heap(doubles: number): Heap | null {
-  if (!enabled || doubles * 8 > MAX_BYTES) return null;
-  const mod = compiled();
-  return mod ? new Heap(mod, doubles) : null;
+  return nativeAvailable(doubles) ? new Heap(compiled()!, doubles) : null;
 }
 
 /** Which implementation the spectral metrics use, for provenance: `wasm-simd128 <sha256 prefix>` or `typescript`. */

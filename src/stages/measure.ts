@@ -1,12 +1,14 @@
 import {checkParamKeys, paramSetsFor, parseParamFlags} from '../config/params.js';
 import {readLabels, readMatrix} from '../io/matrix.js';
 import {estimators, weightMetrics} from '../metrics/registry.js';
-import {existsSync, readFileSync} from 'node:fs';
-import {dirname, extname, join} from 'node:path';
+import {existsSync} from 'node:fs';
+import {dirname, extname} from 'node:path';
 import {loadBackend} from '../backend/tf.js';
-import {checkpointModel} from '../metrics/weights/local-rank-vjp.js';
+import {checkpointModel, isDensePlan} from '../metrics/weights/local-rank-vjp.js';
 import {denseNetFromCheckpoint, denseNetFromNpz, type DenseNet} from '../metrics/weights/model.js';
+import {runPaths} from '../run/paths.js';
 import type {ModelPlan} from '../train/mlp.js';
+import {readModelPlan} from './train.js';
 import {formatParams} from '../metrics/params.js';
 import {selectRows} from '../metrics/evaluate.js';
 import type {EstimatorInput} from '../metrics/types.js';
@@ -72,9 +74,9 @@ export async function measureFiles(opts: MeasureOptions): Promise<MeasureResult[
 
 /** model.json of the run a checkpoint (`<run>/checkpoints/epoch_N.arrow`) belongs to, if there is one. */
 function runPlanOf(checkpoint: string): {plan: ModelPlan; source: string} | undefined {
-  const source = join(dirname(dirname(checkpoint)), 'model.json');
-  if (extname(checkpoint).toLowerCase() !== '.arrow' || !existsSync(source)) return undefined;
-  return {plan: JSON.parse(readFileSync(source, 'utf8')) as ModelPlan, source};
+  const paths = runPaths(dirname(dirname(checkpoint)));
+  if (extname(checkpoint).toLowerCase() !== '.arrow' || !existsSync(paths.model)) return undefined;
+  return {plan: readModelPlan(paths), source: paths.model};
 }
 
 /**
@@ -92,7 +94,7 @@ async function measureWeights(opts: MeasureOptions): Promise<MeasureResult[]> {
   const grid = parseParamFlags(opts.params ?? []);
   checkParamKeys([metric], grid);
   const run = runPlanOf(opts.weights);
-  const generic = run !== undefined && !run.plan.layers.every((l) => (l.type ?? 'dense') === 'dense');
+  const generic = run !== undefined && !isDensePlan(run.plan);
   let net: DenseNet | undefined;
   let inputs: number;
   if (generic) {

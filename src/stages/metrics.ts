@@ -6,7 +6,7 @@ import {distinctRows} from '../metrics/discrete.js';
 import {evaluateLayer, selectRows} from '../metrics/evaluate.js';
 import {formatParams} from '../metrics/params.js';
 import {weightMetrics} from '../metrics/registry.js';
-import {checkpointModel} from '../metrics/weights/local-rank-vjp.js';
+import {checkpointModel, isDensePlan} from '../metrics/weights/local-rank-vjp.js';
 import {denseNetFromCheckpoint} from '../metrics/weights/model.js';
 import {epochOfFile, type RunPaths} from '../run/paths.js';
 import type {MetricRow} from '../types.js';
@@ -107,11 +107,6 @@ export async function computeMetrics(opts: {
     await new Promise((r) => setImmediate(r)); // let progress and signals through
   }
   return rows;
-}
-
-/** True when every layer of the plan is dense (model.json files written before layer types had none). */
-export function isDensePlan(plan: ReturnType<typeof readModelPlan>): boolean {
-  return plan.layers.every((l) => (l.type ?? 'dense') === 'dense');
 }
 
 /**

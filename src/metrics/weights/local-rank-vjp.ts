@@ -127,6 +127,11 @@ export interface CheckpointModel {
   source: string;
 }
 
+/** True when every layer of the plan is dense (model.json files written before layer types had none). */
+export function isDensePlan(plan: ModelPlan): boolean {
+  return plan.layers.every((l) => (l.type ?? 'dense') === 'dense');
+}
+
 /**
  * Reads a checkpoint (`checkpoints/epoch_NNNNNN.arrow`: one row per tensor with name `h1.W`,
  * layer_index, role, shape JSON, values) against the run's plan: every tensor of the plan must be

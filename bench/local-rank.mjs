@@ -9,7 +9,7 @@
 import {spawn} from 'node:child_process';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
-import {localRank} from '../dist/metrics/weights/local-rank.js';
+import {localRank} from '../dist/metrics/model/local-rank/analytic.js';
 
 const argv = process.argv;
 const arg = (name, dflt) => {

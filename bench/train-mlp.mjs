@@ -6,7 +6,7 @@
 import {parseArgs} from 'node:util';
 import {loadBackend} from '../dist/backend/tf.js';
 import {trainModel} from '../dist/train/loop.js';
-import {planModel} from '../dist/train/mlp.js';
+import {planModel} from '../dist/model/plan.js';
 import {Rng} from '../dist/util/prng.js';
 
 const {values: a} = parseArgs({options: {backend: {type: 'string', default: 'wasm'}, epochs: {type: 'string', default: '3'}, optimizer: {type: 'string', default: 'sgd'}, seed: {type: 'string', default: '1'}, rows: {type: 'string', default: '10000'}}});
@@ -37,7 +37,8 @@ await trainModel(tf, plan, data, cfg, Number(a.seed), [], {
   onGradStats() {},
 });
 // evaluation pass cost, measured on its own
-const {forward, paramSlots} = await import('../dist/train/mlp.js');
+const {forward} = await import('../dist/model/forward.js');
+const {paramSlots} = await import('../dist/model/plan.js');
 const theta = paramSlots(plan).map((p) => tf.zeros(p.shape));
 const X = tf.tensor(x, [n, d]);
 for (let r = 0; r < 3; r++) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import {symmetricEigen} from '../dist/metrics/linalg.js';
-import {symmetricEigenvalues, gramEigenvalues, gramUpper} from '../dist/metrics/eigen.js';
+import {eigh as symmetricEigen, eigvalsh} from '../dist/linalg/eigen.js';
+import {gramEigenvalues, gramUpper} from '../dist/linalg/gram.js';
+const symmetricEigenvalues = (A, n) => eigvalsh(A, n, {uplo: 'U'});
 import {geomDse, geomDsmi} from '../dist/metrics/geometry/dse.js';
 import {entRenyi, entMatrix, entVne, entMbe2} from '../dist/metrics/geometry/matrix-entropy.js';
 import {geomErank, geomRankme, geomAlphaReq, geomPr} from '../dist/metrics/geometry/spectrum.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {Rng} from '../dist/util/prng.js';
-import {covariance, lstsqMinNorm, pcaProject, symmetricEigen, whiten} from '../dist/metrics/linalg.js';
+import {covariance, lstsqMinNorm, pcaProject, whiten} from '../dist/linalg/dense.js';
+import {eigh as symmetricEigen} from '../dist/linalg/eigen.js';
 
 function randomSymmetric(n, seed) {
   const rng = new Rng(seed, 'test-sym');

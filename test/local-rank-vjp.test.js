@@ -1,4 +1,4 @@
-// geom.local_rank on any model: the generic batched-VJP path (src/metrics/weights/local-rank-vjp.ts)
+// geom.local_rank on any model: the generic batched-VJP path (src/metrics/model/local-rank/vjp.ts)
 // against the analytic dense path, closed-form conv/maxpool/ReLU ranks, an end-to-end CNN run and
 // bad inputs. Imports the built code: run `npx tsc -p tsconfig.json` first.
 import {gaussian} from './helpers.js';
@@ -10,12 +10,13 @@ import {join} from 'node:path';
 import {loadBackend} from '../dist/backend/tf.js';
 import {writeArrowFile} from '../dist/io/arrow.js';
 import {encodeNpy} from '../dist/io/npy.js';
-import {localRank, symmetricEigenvalues} from '../dist/metrics/weights/local-rank.js';
-import {
-  checkPlanForJacobians, checkpointModel, computeLocalRankVjp, localRankVjp, SparseJacobian, weightMatrices,
-} from '../dist/metrics/weights/local-rank-vjp.js';
-import {geomLocalRank} from '../dist/metrics/weights/local-rank.js';
-import {initParams, paramSlots, planModel} from '../dist/train/mlp.js';
+import {eigvalsh} from '../dist/linalg/eigen.js';
+import {localRank} from '../dist/metrics/model/local-rank/analytic.js';
+import {geomLocalRank} from '../dist/metrics/model/local-rank/metric.js';
+import {checkPlanForJacobians, computeLocalRankVjp, localRankVjp, SparseJacobian} from '../dist/metrics/model/local-rank/vjp.js';
+import {readCheckpointModel as checkpointModel, weightMatrices} from '../dist/model/checkpoint.js';
+import {initParams, paramSlots, planModel} from '../dist/model/plan.js';
+const symmetricEigenvalues = (A, n) => eigvalsh(A, n, {overwrite: true});
 import {UserError} from '../dist/util/errors.js';
 
 

@@ -6,12 +6,18 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {deflateRawSync} from 'node:zlib';
-import {
-  activationDerivative, forwardPre, geomLocalRank, layerJacobians, localRank, localRankRows, singularValues, symmetricEigenvalues,
-} from '../dist/metrics/weights/local-rank.js';
-import {matrixFeatures, weightFeatures, weightsMetric} from '../dist/metrics/weights/features.js';
-import {denseNetFromCheckpoint, denseNetFromNpz, denseNetFromNpzBytes, readZip, writeZip} from '../dist/metrics/weights/model.js';
-import {symmetricEigen} from '../dist/metrics/linalg.js';
+import {eigh as symmetricEigen, eigvalsh} from '../dist/linalg/eigen.js';
+import {localRank} from '../dist/metrics/model/local-rank/analytic.js';
+import {singularValues} from '../dist/metrics/model/local-rank/gram.js';
+import {layerJacobians} from '../dist/metrics/model/local-rank/jacobian.js';
+import {geomLocalRank, localRankRows} from '../dist/metrics/model/local-rank/metric.js';
+import {matrixFeatures, weightFeatures, weightsMetric} from '../dist/metrics/model/features.js';
+import {activationDerivative64 as activationDerivative} from '../dist/model/activations.js';
+import {denseNetFromCheckpoint} from '../dist/model/checkpoint.js';
+import {forwardPre} from '../dist/model/dense-net.js';
+import {denseNetFromNpz, denseNetFromNpzBytes} from '../dist/model/npz.js';
+import {readZip, writeZip} from '../dist/io/zip.js';
+const symmetricEigenvalues = (A, n) => eigvalsh(A, n, {overwrite: true});
 import {encodeNpy} from '../dist/io/npy.js';
 import {writeArrowFile} from '../dist/io/arrow.js';
 

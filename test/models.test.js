@@ -4,9 +4,10 @@ import {configSchema} from '../dist/config/schema.js';
 import {twelveBit} from '../dist/data/twelve-bit.js';
 import {layerTypes} from '../dist/model/layers.js';
 import {evaluate, trainModel} from '../dist/train/loop.js';
-import {denseBackprop} from '../dist/train/dense-backprop.js';
+import {denseBackprop} from '../dist/model/backprop.js';
 import {learningRate} from '../dist/train/lr.js';
-import {forward, initParams, paramSlots, planModel} from '../dist/train/mlp.js';
+import {forward} from '../dist/model/forward.js';
+import {initParams, paramSlots, planModel} from '../dist/model/plan.js';
 import {Optimizer} from '../dist/train/optimizer.js';
 import {Rng} from '../dist/util/prng.js';
 

@@ -2,9 +2,11 @@
 // the same algorithms (src/metrics/eigen.ts with the kernels switched off), against closed forms
 // and against direct sums.
 import assert from 'node:assert/strict';
-import {gramEigenvalues, gramRowsEigenvalues, gramUpper, symmetricEigenvalues} from '../dist/metrics/eigen.js';
+import {eigvalsh} from '../dist/linalg/eigen.js';
+import {gramEigenvalues, gramRowsEigenvalues, gramUpper} from '../dist/linalg/gram.js';
+const symmetricEigenvalues = (A, n) => eigvalsh(A, n, {uplo: 'U'});
 import {nativeAvailable, nativeGramUpper, nativeSymmetricTridiagonal, setNativeKernels} from '../dist/native/spectral.js';
-import {tql1} from '../dist/metrics/eigen.js';
+import {tql1} from '../dist/linalg/tridiagonal.js';
 import {preparedSpectrum} from '../dist/metrics/geometry/spectrum.js';
 import {Rng} from '../dist/util/prng.js';
 

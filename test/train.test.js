@@ -3,7 +3,7 @@ import {loadBackend} from '../dist/backend/tf.js';
 import {twelveBit} from '../dist/data/twelve-bit.js';
 import {GradientAccumulator} from '../dist/train/grad-stats.js';
 import {trainModel} from '../dist/train/loop.js';
-import {initParams, planModel} from '../dist/train/mlp.js';
+import {initParams, planModel} from '../dist/model/plan.js';
 import {Rng} from '../dist/util/prng.js';
 
 const model = (activation = 'tanh', layers = [10, 7, 5, 4, 3]) => ({activation, init: 'truncated_normal', layers: layers.map((units) => ({type: 'dense', units}))});

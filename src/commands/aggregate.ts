@@ -6,7 +6,7 @@ import type {AggregateJson} from '../aggregate/render.js';
 import {findRuns, loadRun} from '../aggregate/runs.js';
 import {writeFileAtomic, writeJsonAtomic} from '../io/atomic.js';
 import {UserError} from '../util/errors.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 function timestamp(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');

@@ -2,7 +2,7 @@ import {resolve} from 'node:path';
 import {Args} from '@oclif/core';
 import {UserError} from '../util/errors.js';
 import {configDiff, fmt, loadRun, metricTable, textTable, type MetricRow} from '../sweep/runs.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 interface CompareResult {
   runs: Array<{dir: string; runId: string; name: string; status: string; configHash: string; seed: number; hasSummary: boolean}>;

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {measureFiles, type MeasureResult} from '../stages/measure.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 export default class Measure extends BaseCommand {
   static override description = 'Compute a metric on activations from any source (.npy, .arrow, .csv): same registry and code as the metrics stage';

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {recomputeMetrics, type RecomputeResult} from '../stages/recompute.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 export default class Metrics extends BaseCommand {
   static override description = 'Compute estimators on an existing run without retraining; values are added beside earlier ones (never silently overwritten)';

@@ -3,7 +3,7 @@ import {findRuns, loadRun} from '../aggregate/runs.js';
 import {analyzePhases, type PhaseResult, type PhaseRunInput} from '../phases/analyze.js';
 import {expandFeature, parseFeature, runMatrix, splitFeatureList, type FeatureSpec} from '../phases/features.js';
 import {UserError} from '../util/errors.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 const MAX_K = 20;
 

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core';
-import {runPipeline, type RunOutcome} from '../stages/runner.js';
+import {runPipeline, type RunOutcome} from '../run/pipeline.js';
 import {runFromSweep} from '../sweep/worker.js';
 import {UserError} from '../util/errors.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 export default class Run extends BaseCommand {
   static override description = 'Run the stages a config declares (data, train, metrics, report) into a new run directory';

@@ -2,7 +2,7 @@ import {resolve} from 'node:path';
 import {Args, Flags} from '@oclif/core';
 import {UserError} from '../util/errors.js';
 import {findRuns, fmt, isDir, loadRun, runRow, textTable, type RunRow} from '../sweep/runs.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 export default class Runs extends BaseCommand {
   static override description = `List the runs under a directory (runs, a sweep directory, ...): name, status, config hash, seed, final accuracy, compression of the last hidden layer, start time

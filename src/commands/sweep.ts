@@ -10,7 +10,7 @@ import {newSweepIndex, readSweepFile, resolveSweep} from '../sweep/resolve.js';
 import {followJob, jobActive, shq, submit, writeSlurmScript} from '../sweep/slurm.js';
 import {pointLabel} from '../sweep/spec.js';
 import {acquireLock, refreshStatuses, SWEEP_JSON, sweepLockFile, writeSweepIndex} from '../sweep/store.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 interface SweepResult {
   sweepDir: string;

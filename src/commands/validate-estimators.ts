@@ -4,7 +4,7 @@ import {UserError} from '../util/errors.js';
 import {formatMarkdown, formatText} from '../validation/format.js';
 import {runSuite, suiteEstimatorNames, type SuiteResult} from '../validation/suite.js';
 import {taskIds} from '../validation/tasks.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 export default class ValidateEstimators extends BaseCommand {
   static override description =

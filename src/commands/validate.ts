@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {loadConfig} from '../config/load.js';
 import {snapshotEpochs} from '../train/schedule.js';
-import {BaseCommand} from './base.js';
+import {BaseCommand} from '../cli/base-command.js';
 
 export default class Validate extends BaseCommand {
   static override description = 'Check a config against the schema without running it (exit 2 with one line per problem)';

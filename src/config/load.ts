@@ -5,8 +5,7 @@ import {datasets} from '../data/registry.js';
 import {anyMetric} from '../metrics/registry.js';
 import {UserError} from '../util/errors.js';
 import {canonicalJson, sha256} from '../util/hash.js';
-import {stages} from '../stages/registry.js';
-import type {StageName} from '../stages/names.js';
+import {STAGE_NEEDS, type StageName} from '../run/stage-names.js';
 import {snapshotEpochs} from '../train/schedule.js';
 import {configSchema, type Config} from './schema.js';
 
@@ -81,7 +80,7 @@ export function checkStageOrder(list: readonly StageName[], done: Set<StageName>
   const available = new Set(done);
   for (const name of list) {
     if (done.has(name)) continue;
-    for (const need of stages.get(name).needs) {
+    for (const need of STAGE_NEEDS[name]) {
       if (!available.has(need)) throw new UserError(`${file}: stages: '${name}' needs '${need}' first (add '${need}' before '${name}' in stages, or resume a run where it is done)`);
     }
     available.add(name);

@@ -1,9 +1,9 @@
 import {parseDocument} from 'yaml';
 import {z} from 'zod';
 import type {Estimator} from '../metrics/types.js';
-import type {WeightMetric} from '../metrics/weights/index.js';
+import type {ModelMetric} from '../metrics/model/index.js';
 
-type Metric = Estimator<any> | WeightMetric<any>;
+type Metric = Estimator<any> | ModelMetric<any>;
 import {UserError} from '../util/errors.js';
 
 /** Parameter names an estimator accepts (keys of its zod object schema). */

@@ -1,11 +1,11 @@
 import {z} from 'zod';
 import {datasets} from '../data/registry.js';
-import {anyMetric, estimators, isMetricName, weightMetrics} from '../metrics/registry.js';
+import {anyMetric, estimators, isMetricName, modelMetrics} from '../metrics/registry.js';
 import {activations} from '../model/activations.js';
 import {initializers} from '../model/init.js';
 import {layerTypes} from '../model/layers.js';
 import type {Registry} from '../registry.js';
-import {STAGE_NAMES} from '../stages/names.js';
+import {STAGE_NAMES} from '../run/stage-names.js';
 
 /**
  * The one schema of a tdlab config: validation, defaults and error messages all come from here.
@@ -133,7 +133,7 @@ const estimatorEntry = z
   .pipe(
     z.object({
       name: z.string().superRefine((v, ctx) => {
-        if (!isMetricName(v)) ctx.addIssue({code: z.ZodIssueCode.custom, message: `unknown estimator '${v}' (known: ${[...estimators.names(), ...weightMetrics.names()].join(', ')})`});
+        if (!isMetricName(v)) ctx.addIssue({code: z.ZodIssueCode.custom, message: `unknown estimator '${v}' (known: ${[...estimators.names(), ...modelMetrics.names()].join(', ')})`});
       }),
       params: z.record(z.unknown()).default({}),
       /** Compute at every k-th snapshot epoch only (first and last are always included). */

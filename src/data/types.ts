@@ -25,3 +25,28 @@ export interface DatasetType<O = Record<string, unknown>> {
   /** Builds the dataset; `seed` is the run seed for datasets with random content. */
   load(options: O, seed: number): Dataset;
 }
+
+/** What the data stage recorded about the dataset of a run (`data/dataset.json`). */
+export interface DatasetInfo {
+  name: string;
+  n: number;
+  inputShape: number[];
+  classes: number;
+  nTrain: number;
+  nTest: number;
+  trainFraction: number;
+  /** `dataset` when the dataset's own train/test split was used, `seeded` for a seeded random split. */
+  splitSource: 'dataset' | 'seeded';
+  facts: Record<string, number | string>;
+}
+
+/** A run's evaluation rows as training and evaluation see them (read back from `data/dataset.arrow`). */
+export interface TrainData {
+  x: Float32Array;
+  labels: Int32Array;
+  n: number;
+  inputShape: number[];
+  classes: number;
+  trainIdx: Int32Array;
+  testIdx: Int32Array;
+}

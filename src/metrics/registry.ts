@@ -10,7 +10,7 @@ import {miAdaptMax, miEbab} from './mi/adaptive-binning.js';
 import {miBin, miBinWidth} from './mi/binning.js';
 import {miAkde, miKde} from './mi/kde.js';
 import type {Estimator} from './types.js';
-import {localRankMetric, weightFeaturesMetric, type WeightMetric} from './weights/index.js';
+import {localRankMetric, weightFeaturesMetric, type ModelMetric} from './model/index.js';
 
 /** Every metric tdlab can compute, by name. Adding one: write its file, add one line here. */
 export const estimators = new Registry<Estimator<any>>('estimator')
@@ -37,16 +37,16 @@ export const estimators = new Registry<Estimator<any>>('estimator')
   .register(actStats.name, actStats);
 
 /** Metrics of a snapshot's weights (checkpoint) instead of its activations. */
-export const weightMetrics = new Registry<WeightMetric<any>>('weight metric')
+export const modelMetrics = new Registry<ModelMetric<any>>('weight metric')
   .register(localRankMetric.name, localRankMetric)
   .register(weightFeaturesMetric.name, weightFeaturesMetric);
 
 /** An activation estimator or a weight metric, by name: config entries may name either. */
-export function anyMetric(name: string, where = ''): Estimator<any> | WeightMetric<any> {
-  if (weightMetrics.has(name)) return weightMetrics.get(name);
+export function anyMetric(name: string, where = ''): Estimator<any> | ModelMetric<any> {
+  if (modelMetrics.has(name)) return modelMetrics.get(name);
   return estimators.get(name, where);
 }
 
 export function isMetricName(name: string): boolean {
-  return estimators.has(name) || weightMetrics.has(name);
+  return estimators.has(name) || modelMetrics.has(name);
 }

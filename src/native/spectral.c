@@ -1,7 +1,7 @@
 /*
  * Float64 kernels of the spectral metrics, compiled to WebAssembly with 128-bit SIMD
  * (f64x2). Built by scripts/build-wasm.sh into src/native/spectral-wasm.ts (base64), loaded by
- * src/native/spectral.ts. The TypeScript versions in src/metrics/eigen.ts are the reference
+ * src/native/spectral.ts. The TypeScript versions in src/linalg/ (tridiagonal.ts, gram.ts) are the reference
  * implementation of the same algorithms (and the fallback); test/native.test.js checks both agree.
  *
  * Freestanding: no libc, no allocation. The caller owns the linear memory (imported) and passes

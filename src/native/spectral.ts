@@ -2,7 +2,7 @@ import {SPECTRAL_WASM_BASE64, SPECTRAL_WASM_SHA256} from './spectral-wasm.js';
 
 /**
  * The WebAssembly (f64x2 SIMD) kernels of src/native/spectral.c: the Gram matrix X X^T and the
- * Householder tridiagonalisation. src/metrics/eigen.ts dispatches to them and
+ * Householder tridiagonalisation. src/linalg/eigen.ts and src/linalg/gram.ts dispatch to them and
  * keeps its TypeScript versions of the same algorithms as the reference and the fallback.
  *
  * Every call gets a fresh instance with its own linear memory sized for that call, so nothing is

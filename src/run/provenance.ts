@@ -4,7 +4,7 @@ import {cpus, hostname, totalmem, platform, release, arch} from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {spectralKernelsId} from '../native/spectral.js';
-import type {StageName} from '../stages/names.js';
+import type {StageName} from './stage-names.js';
 
 export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'skipped';
 

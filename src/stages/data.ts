@@ -2,26 +2,13 @@ import {datasets} from '../data/registry.js';
 import {writeArrowFile} from '../io/arrow.js';
 import {writeJsonAtomic} from '../io/atomic.js';
 import {Rng} from '../util/prng.js';
+import type {DatasetInfo} from '../data/types.js';
 import type {Stage} from './types.js';
-
-export interface DatasetInfo {
-  name: string;
-  n: number;
-  inputShape: number[];
-  classes: number;
-  nTrain: number;
-  nTest: number;
-  trainFraction: number;
-  /** `dataset` when the dataset's own train/test split was used, `seeded` for a seeded random split. */
-  splitSource: 'dataset' | 'seeded';
-  facts: Record<string, number | string>;
-}
 
 /** `data`: builds the dataset and a seeded train/test split, and writes them with the evaluation row order. */
 export const dataStage: Stage = {
   name: 'data',
   description: 'build the dataset and its seeded train/test split',
-  needs: [],
   async run(ctx) {
     const {config, paths} = ctx;
     const ds = datasets.get(config.data.name).load(config.data.options, config.seed);

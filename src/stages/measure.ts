@@ -1,14 +1,14 @@
 import {checkParamKeys, paramSetsFor, parseParamFlags} from '../config/params.js';
 import {readLabels, readMatrix} from '../io/matrix.js';
-import {estimators, weightMetrics} from '../metrics/registry.js';
+import {estimators, modelMetrics} from '../metrics/registry.js';
 import {existsSync} from 'node:fs';
 import {dirname, extname} from 'node:path';
 import {loadBackend} from '../backend/tf.js';
-import {checkpointModel, isDensePlan} from '../metrics/weights/local-rank-vjp.js';
-import {denseNetFromCheckpoint, denseNetFromNpz, type DenseNet} from '../metrics/weights/model.js';
+import {denseNetFromCheckpoint, readCheckpointModel, readModelPlan} from '../model/checkpoint.js';
+import type {DenseNet} from '../model/dense-net.js';
+import {denseNetFromNpz} from '../model/npz.js';
+import {isDensePlan, type ModelPlan} from '../model/plan.js';
 import {runPaths} from '../run/paths.js';
-import type {ModelPlan} from '../train/mlp.js';
-import {readModelPlan} from './train.js';
 import {formatParams} from '../metrics/params.js';
 import {selectRows} from '../metrics/evaluate.js';
 import type {EstimatorInput} from '../metrics/types.js';
@@ -47,7 +47,7 @@ export interface MeasureResult {
  * through the same registry and code path as the metrics stage.
  */
 export async function measureFiles(opts: MeasureOptions): Promise<MeasureResult[]> {
-  if (weightMetrics.has(opts.metric)) return measureWeights(opts);
+  if (modelMetrics.has(opts.metric)) return measureWeights(opts);
   const est = estimators.get(opts.metric, '--metric');
   if (!opts.activations) throw new UserError(`--metric ${opts.metric}: give --activations FILE (rows = samples)`);
   const grid = parseParamFlags(opts.params ?? []);
@@ -76,7 +76,7 @@ export async function measureFiles(opts: MeasureOptions): Promise<MeasureResult[
 function runPlanOf(checkpoint: string): {plan: ModelPlan; source: string} | undefined {
   const paths = runPaths(dirname(dirname(checkpoint)));
   if (extname(checkpoint).toLowerCase() !== '.arrow' || !existsSync(paths.model)) return undefined;
-  return {plan: readModelPlan(paths), source: paths.model};
+  return {plan: readModelPlan(paths.model), source: paths.model};
 }
 
 /**
@@ -88,7 +88,7 @@ function runPlanOf(checkpoint: string): {plan: ModelPlan; source: string} | unde
  * or dropout layers take the generic Jacobian path, as in the metrics stage.
  */
 async function measureWeights(opts: MeasureOptions): Promise<MeasureResult[]> {
-  const metric = weightMetrics.get(opts.metric);
+  const metric = modelMetrics.get(opts.metric);
   if (!opts.weights) throw new UserError(`--metric ${opts.metric}: give --weights FILE (.npz with W0, b0, W1, b1, ... or a run's checkpoints/epoch_*.arrow)`);
   if (!existsSync(opts.weights)) throw new UserError(`${opts.weights}: no such file (give an .npz or a run's checkpoints/epoch_*.arrow)`);
   const grid = parseParamFlags(opts.params ?? []);
@@ -114,7 +114,7 @@ async function measureWeights(opts: MeasureOptions): Promise<MeasureResult[]> {
     X = readMatrix(opts.x, {column: opts.xColumn});
     if (X.cols !== inputs) throw new UserError(`${opts.x}: ${X.cols} columns, but the network expects ${inputs} inputs`);
   }
-  const model = generic ? checkpointModel(opts.weights, run.plan, run.source) : undefined;
+  const model = generic ? readCheckpointModel(opts.weights, run.plan, run.source) : undefined;
   if (model && !metric.computeModel) throw new UserError(`--metric ${opts.metric} supports dense networks only; ${run!.source} has other layer types`);
   const ctx = {tf: async () => (await loadBackend('auto')).tf};
   const out: MeasureResult[] = [];

@@ -5,14 +5,14 @@ import {readMetricRows, writeMetricRows} from '../io/tables.js';
 import {distinctRows} from '../metrics/discrete.js';
 import {evaluateLayer, selectRows} from '../metrics/evaluate.js';
 import {formatParams} from '../metrics/params.js';
-import {weightMetrics} from '../metrics/registry.js';
-import {checkpointModel, isDensePlan} from '../metrics/weights/local-rank-vjp.js';
-import {denseNetFromCheckpoint} from '../metrics/weights/model.js';
+import {modelMetrics} from '../metrics/registry.js';
+import {denseNetFromCheckpoint, readCheckpointModel, readModelPlan} from '../model/checkpoint.js';
+import {isDensePlan} from '../model/plan.js';
+import {readDataset} from '../run/dataset.js';
 import {epochOfFile, type RunPaths} from '../run/paths.js';
 import type {MetricRow} from '../types.js';
 import {StageError} from '../util/errors.js';
 import {Rng} from '../util/prng.js';
-import {readDataset, readModelPlan} from './train.js';
 import type {Stage} from './types.js';
 
 /** One estimator to compute over a run: parameters (defaults filled), sub-schedule and row cap. */
@@ -76,7 +76,7 @@ export async function computeMetrics(opts: {
 }): Promise<MetricRow[]> {
   const {paths, jobs} = opts;
   const data = readDataset(paths);
-  const plan = readModelPlan(paths);
+  const plan = readModelPlan(paths.model);
   const epochs = snapshotEpochsOnDisk(paths);
   const xIds = inputIds(data.x, data.n);
   const schedules = jobs.map((j) => subSchedule(epochs, j.every));
@@ -85,8 +85,8 @@ export async function computeMetrics(opts: {
   for (const [k, epoch] of epochs.entries()) {
     if (opts.signal?.aborted) throw new StageError('metrics', 'interrupted');
     const scheduled = jobs.filter((_, i) => schedules[i].has(epoch));
-    const active = scheduled.filter((j) => !weightMetrics.has(j.name));
-    rows.push(...(await weightMetricRows(opts, scheduled.filter((j) => weightMetrics.has(j.name)), epoch, data, plan)));
+    const active = scheduled.filter((j) => !modelMetrics.has(j.name));
+    rows.push(...(await modelMetricRows(opts, scheduled.filter((j) => modelMetrics.has(j.name)), epoch, data, plan)));
     const needMax = jobs.some((j) => j.name === 'mi.adaptmax');
     if (active.length === 0 && !needMax) continue;
     const table = readArrowFile(paths.activation(epoch));
@@ -115,7 +115,7 @@ export async function computeMetrics(opts: {
  * Pure dense MLPs take the analytic path (DenseNet); any other model (conv2d, maxpool2d, flatten,
  * dropout layers) the generic one (`computeModel`: batched VJPs for local rank).
  */
-async function weightMetricRows(
+async function modelMetricRows(
   opts: {paths: RunPaths; subsets: string[]; seed: number; signal?: AbortSignal; progress?: (line: string) => void; backend?: () => Promise<LoadedBackend>},
   jobs: MetricJob[],
   epoch: number,
@@ -125,7 +125,7 @@ async function weightMetricRows(
   if (jobs.length === 0) return [];
   const dense = isDensePlan(plan);
   const net = dense ? denseNetFromCheckpoint(opts.paths.checkpoint(epoch), plan.layers.map((l) => l.activation)) : undefined;
-  const model = dense ? undefined : checkpointModel(opts.paths.checkpoint(epoch), plan, opts.paths.model);
+  const model = dense ? undefined : readCheckpointModel(opts.paths.checkpoint(epoch), plan, opts.paths.model);
   const ctx = {
     tf: async () => (await (opts.backend ?? (() => loadBackend('auto')))()).tf,
     progress: opts.progress,
@@ -134,7 +134,7 @@ async function weightMetricRows(
   const X = {data: data.x, rows: data.n, cols: data.x.length / data.n};
   const out: MetricRow[] = [];
   for (const job of jobs) {
-    const metric = weightMetrics.get(job.name);
+    const metric = modelMetrics.get(job.name);
     const params = metric.params.parse(job.params) as Record<string, unknown>;
     const subsets = metric.needsInputs ? opts.subsets : ['all'];
     if (model && !metric.computeModel) throw new StageError('metrics', `${job.name} supports dense networks only; ${opts.paths.model} has ${plan.layers.filter((l) => (l.type ?? 'dense') !== 'dense').map((l) => `${l.name} (${l.type})`).join(', ')}`);
@@ -200,7 +200,6 @@ export function readExistingMetrics(paths: RunPaths): MetricRow[] {
 export const metricsStage: Stage = {
   name: 'metrics',
   description: 'estimate information-plane and activation metrics per layer and snapshot',
-  needs: ['train'],
   async run(ctx) {
     const {config, paths} = ctx;
     const rows = await computeMetrics({

@@ -8,7 +8,7 @@ import {runPaths} from '../run/paths.js';
 import type {Provenance} from '../run/provenance.js';
 import {UserError} from '../util/errors.js';
 import {computeMetrics, mergeMetricRows, readExistingMetrics, type MetricJob} from './metrics.js';
-import {runPipeline} from './runner.js';
+import {runPipeline} from '../run/pipeline.js';
 
 export interface RecomputeOptions {
   runDir: string;

@@ -4,18 +4,17 @@ import {writeFileAtomic, writeJsonAtomic} from '../io/atomic.js';
 import {readMetricRows, readTrainingRows} from '../io/tables.js';
 import {buildReport} from '../report/index.js';
 import type {LayerInfo} from '../types.js';
-import type {DatasetInfo} from './data.js';
-import {readModelPlan} from './train.js';
+import type {DatasetInfo} from '../data/types.js';
+import {readModelPlan} from '../model/checkpoint.js';
 import type {Stage} from './types.js';
 
 /** `report`: one self-contained HTML page (inline SVG), a Markdown report with SVG figures, and summary.json. */
 export const reportStage: Stage = {
   name: 'report',
   description: 'write the HTML/Markdown report and summary.json',
-  needs: ['metrics'],
   async run(ctx) {
     const {config, paths} = ctx;
-    const plan = readModelPlan(paths);
+    const plan = readModelPlan(paths.model);
     const info = JSON.parse(readFileSync(paths.datasetInfo, 'utf8')) as DatasetInfo;
     const metrics = readMetricRows(paths.metricsArrow);
     const training = readTrainingRows(paths.training);

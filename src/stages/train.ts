@@ -1,29 +1,14 @@
-import {mkdirSync, readFileSync} from 'node:fs';
-import {numberColumn, readArrowFile, stringColumn, tensorColumn, writeArrowFile, type ColumnSpec} from '../io/arrow.js';
+import {mkdirSync} from 'node:fs';
+import {writeArrowFile, type ColumnSpec} from '../io/arrow.js';
 import {writeJsonAtomic} from '../io/atomic.js';
 import {writeTrainingRows} from '../io/tables.js';
-import type {RunPaths} from '../run/paths.js';
-import {trainModel, type TrainData} from '../train/loop.js';
-import {planModel, type ModelPlan} from '../train/mlp.js';
+import {writeCheckpoint} from '../model/checkpoint.js';
+import {planModel} from '../model/plan.js';
+import {readDataset} from '../run/dataset.js';
+import {trainModel} from '../train/loop.js';
 import {snapshotEpochs} from '../train/schedule.js';
 import type {TrainingRow} from '../types.js';
-import type {DatasetInfo} from './data.js';
 import type {Stage} from './types.js';
-
-/** Reads the evaluation rows written by the data stage. */
-export function readDataset(paths: RunPaths): TrainData & {split: string[]; info: DatasetInfo} {
-  const info = JSON.parse(readFileSync(paths.datasetInfo, 'utf8')) as DatasetInfo;
-  const t = readArrowFile(paths.dataset);
-  const x = tensorColumn(t, 'x');
-  const labels = Int32Array.from(numberColumn(t, 'label'));
-  const split = stringColumn(t, 'split');
-  const idx = (s: string) => Int32Array.from(split.flatMap((v, i) => (v === s ? [i] : [])));
-  return {x: x.data, labels, n: t.numRows, inputShape: info.inputShape, classes: info.classes, trainIdx: idx('train'), testIdx: idx('test'), split, info};
-}
-
-export function readModelPlan(paths: RunPaths): ModelPlan {
-  return JSON.parse(readFileSync(paths.model, 'utf8')) as ModelPlan;
-}
 
 /**
  * `train`: trains the configured network and writes, at every snapshot epoch, all layers'
@@ -33,7 +18,6 @@ export function readModelPlan(paths: RunPaths): ModelPlan {
 export const trainStage: Stage = {
   name: 'train',
   description: 'train the network, snapshot activations, weights and gradient statistics',
-  needs: ['data'],
   async run(ctx) {
     const {config, paths} = ctx;
     const cfg = config.train;
@@ -104,24 +88,3 @@ export const trainStage: Stage = {
     };
   },
 };
-
-/** One row per parameter tensor: name, layer, role, shape and the values (row-major). */
-function writeCheckpoint(path: string, plan: ModelPlan, theta: Float32Array, meta: Record<string, string>): void {
-  const slots = plan.layers.flatMap((l) => l.params.map((p) => ({l, p})));
-  const offsets = new Int32Array(slots.length + 1);
-  slots.forEach(({p}, i) => (offsets[i + 1] = offsets[i] + p.size));
-  const values = new Float32Array(offsets[slots.length]);
-  slots.forEach(({p}, i) => values.set(theta.subarray(p.offset, p.offset + p.size), offsets[i]));
-  writeArrowFile(
-    path,
-    [
-      {name: 'name', column: {kind: 'utf8', values: slots.map(({l, p}) => `${l.name}.${p.name}`)}},
-      {name: 'layer_index', column: {kind: 'int32', values: Int32Array.from(slots, ({l}) => l.index)}},
-      {name: 'role', column: {kind: 'utf8', values: slots.map(({p}) => p.role)}},
-      {name: 'shape', column: {kind: 'utf8', values: slots.map(({p}) => JSON.stringify(p.shape))}},
-      {name: 'values', column: {kind: 'list', values, offsets}},
-    ],
-    slots.length,
-    {...meta, layout: 'dense W is fan_in x fan_out (input-by-output); conv2d W is [k, k, C_in, filters] (HWIO); row-major'},
-  );
-}

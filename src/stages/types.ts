@@ -1,7 +1,7 @@
 import type {LoadedBackend} from '../backend/tf.js';
 import type {Config} from '../config/schema.js';
 import type {RunPaths} from '../run/paths.js';
-import type {StageName} from './names.js';
+import type {StageName} from '../run/stage-names.js';
 
 export interface StageContext {
   config: Config;
@@ -29,6 +29,5 @@ export interface StageResult {
 export interface Stage {
   name: StageName;
   description: string;
-  needs: StageName[];
   run(ctx: StageContext): Promise<StageResult>;
 }

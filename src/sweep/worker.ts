@@ -10,7 +10,7 @@ import {parseConfig} from '../config/load.js';
 import {writeJsonAtomic} from '../io/atomic.js';
 import {runPaths} from '../run/paths.js';
 import type {BackendChoice} from '../backend/tf.js';
-import {runPipeline, type RunOutcome} from '../stages/runner.js';
+import {runPipeline, type RunOutcome} from '../run/pipeline.js';
 import {EXIT, UserError} from '../util/errors.js';
 import {stagesToRedo} from './plan.js';
 import {acquireLock, clearRunDir, readProvenance, readSweepIndex, runLockFile} from './store.js';

@@ -1,4 +1,4 @@
-import type {ModelPlan} from './mlp.js';
+import type {ModelPlan} from '../model/plan.js';
 
 export interface LayerGradStats {
   layerIndex: number;

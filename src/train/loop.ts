@@ -4,22 +4,14 @@ import {StageError} from '../util/errors.js';
 import {Rng} from '../util/prng.js';
 import {GradientAccumulator, type LayerGradStats} from './grad-stats.js';
 import {learningRate} from './lr.js';
-import {forward, initParams, paramSlots, type ModelPlan} from './mlp.js';
-import {denseBackprop} from './dense-backprop.js';
+import {forward} from '../model/forward.js';
+import {initParams, paramSlots, type ModelPlan} from '../model/plan.js';
+import {denseBackprop} from '../model/backprop.js';
 import {Optimizer} from './optimizer.js';
+import type {TrainData} from '../data/types.js';
 
 type Tf = typeof tfType;
 type Tensor = tfType.Tensor;
-
-export interface TrainData {
-  x: Float32Array;
-  labels: Int32Array;
-  n: number;
-  inputShape: number[];
-  classes: number;
-  trainIdx: Int32Array;
-  testIdx: Int32Array;
-}
 
 export interface EpochStats {
   epoch: number;

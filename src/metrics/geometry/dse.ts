@@ -2,7 +2,8 @@ import {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import {Rng} from '../../util/prng.js';
 import {labelIds, toUnit} from '../discrete.js';
-import {gramUpper, symmetricEigenvalues} from '../eigen.js';
+import {eigvalsh} from '../../linalg/eigen.js';
+import {gramUpper} from '../../linalg/gram.js';
 import type {Estimator} from '../types.js';
 
 /*
@@ -25,7 +26,7 @@ import type {Estimator} from '../types.js';
  *
  * Cost (float64, blocking): distances via the Gram matrix O(N^2 d / 2) (||a||^2 + ||b||^2 - 2 a.b,
  * clamped at 0; identical rows give exactly 0), kernel O(N^2), eigenvalues O(4/3 N^3) with
- * `symmetricEigenvalues` (eigen.ts; no eigenvectors). Memory: one N x N float64 (32 MB at
+ * `eigvalsh` (linalg/eigen.ts; no eigenvectors). Memory: one N x N float64 (32 MB at
  * N = 2000) plus N(N-1)/2 doubles for `median`. N = 2000 takes a few seconds; the cubic term
  * makes N = 4096 ~9x that, so callers should subsample (maxRows) to <= 2000 rows, seeded.
  * DSMI adds sum_c (R + 1) n_c^3 (for C balanced classes (R + 1) N^3 / C^2: small next to DSE(Z)).
@@ -139,7 +140,7 @@ export function diffusionEigenvalues(D: Float64Array, n: number, sigma: number):
     const ri = r[i];
     for (let j = i; j < n; j++) D[o + j] *= ri * r[j];
   }
-  return symmetricEigenvalues(D, n, true);
+  return eigvalsh(D, n, {uplo: 'U', overwrite: true});
 }
 
 /** DSE in bits from the kernel eigenvalues: p = |lambda|^t / sum, -sum (p + eps) log2(p + eps). */

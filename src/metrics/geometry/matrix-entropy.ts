@@ -1,14 +1,14 @@
 import {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import {labelIds, toUnit} from '../discrete.js';
-import {symmetricEigenvalues} from '../eigen.js';
+import {eigvalsh} from '../../linalg/eigen.js';
 import type {Estimator} from '../types.js';
 import {medianPairwiseDistance, rowsFloat64, sqDistancesUpper} from './dse.js';
 import {finite, preparedSpectrum} from './spectrum.js';
 
 /*
  * Matrix-based representation entropies (spec 7.1-7.4). Float64 throughout; eigenvalues from
- * `symmetricEigenvalues` (eigen.ts) / `preparedSpectrum` (spectrum.ts), clipped at 0.
+ * `eigvalsh` (linalg/eigen.ts) / `preparedSpectrum` (spectrum.ts), clipped at 0.
  *
  * ent.renyi (Giraldo, Rao, Principe 2015), spec 7.1: A = K / N with the Gaussian kernel
  * K_ij = exp(-||z_i - z_j||^2 / (2 sigma^2)) (K_ii = 1, tr A = 1),
@@ -65,7 +65,7 @@ function kernelEigenvalues(D: Float64Array, n: number, sigma: number, scale: num
     D[o + i] = scale;
     for (let j = i + 1; j < n; j++) D[o + j] = Math.exp(-D[o + j] * a) * scale;
   }
-  return symmetricEigenvalues(D, n, true);
+  return eigvalsh(D, n, {uplo: 'U', overwrite: true});
 }
 
 /** S_alpha(A) and I_alpha(A; B) in bits (spec 7.1; see the file comment). */

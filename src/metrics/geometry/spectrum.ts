@@ -1,13 +1,13 @@
 import {z} from 'zod';
 import type {Matrix} from '../../types.js';
-import {gramRowsEigenvalues} from '../eigen.js';
+import {gramRowsEigenvalues} from '../../linalg/gram.js';
 import type {Estimator, EstimatorValue} from '../types.js';
 
 /*
  * Spectral summaries of a layer's representation Z (N x d): effective rank and RankMe (spec 7.5),
  * alpha-ReQ (7.6) and the participation ratio (7.7). All use the eigenvalues of Z^T Z (float64)
  * computed from the smaller of the d x d matrix Z^T Z and the N x N Gram Z Z^T
- * (`preparedSpectrum` below, `gramRowsEigenvalues` in eigen.ts): O(N d min(N, d)) + O(min(N, d)^3). Squared singular values of
+ * (`preparedSpectrum` below, `gramRowsEigenvalues` in linalg/gram.ts): O(N d min(N, d)) + O(min(N, d)^3). Squared singular values of
  * Z are these eigenvalues (clipped at 0); the covariance spectrum is the same up to the factor
  * 1/(N - 1), which none of these scale-invariant quantities depends on.
  * Degenerate input (all-zero Z, or N = 0 / d = 0) gives 0 for erank, RankMe and PR (the rank of

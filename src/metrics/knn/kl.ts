@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import {Rng} from '../../util/prng.js';
-import {lstsqMinNorm, whiten as whitenRows} from '../linalg.js';
+import {lstsqMinNorm, whiten as whitenRows} from '../../linalg/dense.js';
 import {digamma, lgamma, lnUnitBallVolume} from '../special.js';
 import type {Estimator, EstimatorInput, EstimatorValue} from '../types.js';
 import {knnAll, type Engine, type Metric} from './neighbors.js';

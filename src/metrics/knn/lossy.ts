@@ -1,6 +1,6 @@
 import {z} from 'zod';
 import type {Matrix} from '../../types.js';
-import {pcaProject} from '../linalg.js';
+import {pcaProject} from '../../linalg/dense.js';
 import type {Estimator} from '../types.js';
 import {concatColumns, conditionalMiNats, entropyNats, entropyValues, toFloat64, type EntropyOptions} from './kl.js';
 

@@ -1,15 +1,13 @@
 import type * as tfType from '@tensorflow/tfjs';
-import {listColumn, numberColumn, readArrowFile, schemaMetadata, stringColumn} from '../../io/arrow.js';
-import {activations} from '../../model/activations.js';
-import {layerTypes, maxPoolFirstMax, type ForwardContext, type LayerConfig} from '../../model/layers.js';
-import type {ModelPlan, PlannedLayer} from '../../train/mlp.js';
-import type {Matrix} from '../../types.js';
-import {UserError} from '../../util/errors.js';
-import {
-  checkLocalRankOptions, countInto, layerSummary, localRankLayerRows, localRankRows, subsetRows, symmetricEigenvalues,
-  type Counter, type LayerLocalRank, type LocalRankLayerRow, type LocalRankOptions, type LocalRankParams, type LocalRankResult,
-} from './local-rank.js';
-import type {DenseNet} from './model.js';
+import {eigvalsh} from '../../../linalg/eigen.js';
+import {activations} from '../../../model/activations.js';
+import type {CheckpointModel} from '../../../model/checkpoint.js';
+import {layerTypes, maxPoolFirstMax, type ForwardContext} from '../../../model/layers.js';
+import {layerConfig, type ModelPlan, type PlannedLayer} from '../../../model/plan.js';
+import type {Matrix} from '../../../types.js';
+import {UserError} from '../../../util/errors.js';
+import {localRankLayerRows, localRankRows, subsetRows, type LocalRankLayerRow, type LocalRankParams} from './metric.js';
+import {checkLocalRankOptions, countInto, layerSummary, type Counter, type LayerLocalRank, type LocalRankOptions, type LocalRankResult} from './types.js';
 
 /**
  * Local rank (spec 5) of any model tdlab can train (dense, dropout, conv2d, maxpool2d, flatten),
@@ -84,12 +82,6 @@ function layerType(layer: PlannedLayer): string {
   return layer.type ?? 'dense';
 }
 
-/** The config a layer type's forward() receives, built exactly as train/mlp.ts forward() does. */
-function layerConfig(layer: PlannedLayer): LayerConfig {
-  const type = layerType(layer);
-  return {type, units: layer.kind === 'output' || type === 'dense' ? layer.width : undefined, ...layer.options};
-}
-
 /**
  * Throws a UserError naming the layer unless every layer has a type and activation the VJP path
  * can differentiate, and `params` match the plan's parameter slots (count, sizes).
@@ -117,85 +109,6 @@ export function checkPlanForJacobians(plan: ModelPlan, params?: ArrayLike<number
     });
   }
 }
-
-/** A trained model as plain data: the plan (model.json) and its parameter tensors in plan order. */
-export interface CheckpointModel {
-  plan: ModelPlan;
-  /** One flat row-major array per parameter slot, in `paramSlots(plan)` order (layer by layer). */
-  params: Float32Array[];
-  /** The checkpoint file (for messages). */
-  source: string;
-}
-
-/** True when every layer of the plan is dense (model.json files written before layer types had none). */
-export function isDensePlan(plan: ModelPlan): boolean {
-  return plan.layers.every((l) => (l.type ?? 'dense') === 'dense');
-}
-
-/**
- * Reads a checkpoint (`checkpoints/epoch_NNNNNN.arrow`: one row per tensor with name `h1.W`,
- * layer_index, role, shape JSON, values) against the run's plan: every tensor of the plan must be
- * present once with the plan's shape, and nothing else. Errors name the file and the tensor.
- */
-export function checkpointModel(path: string, plan: ModelPlan, planSource = 'model.json'): CheckpointModel {
-  checkPlanForJacobians(plan, undefined, planSource);
-  const t = readArrowFile(path);
-  const layout = schemaMetadata(t).layout;
-  if (layout !== undefined && !/fan_in x fan_out/.test(layout)) throw new UserError(`${path}: unexpected weight layout '${layout}'`);
-  const names = stringColumn(t, 'name');
-  const layerIndex = numberColumn(t, 'layer_index');
-  const shapes = stringColumn(t, 'shape').map((s) => JSON.parse(s) as number[]);
-  const values = listColumn(t, 'values');
-  const byName = new Map<string, number>();
-  names.forEach((n, r) => {
-    if (byName.has(n)) throw new UserError(`${path}: tensor '${n}' appears twice`);
-    byName.set(n, r);
-  });
-  const params: Float32Array[] = [];
-  const used = new Set<string>();
-  for (const layer of plan.layers) {
-    for (const p of layer.params) {
-      const name = `${layer.name}.${p.name}`;
-      const r = byName.get(name);
-      if (r === undefined) {
-        throw new UserError(`${path}: no tensor '${name}' for layer ${layer.name} (${layerType(layer)}) of ${planSource}; the checkpoint holds ${names.join(', ') || 'nothing'} (is it from another run?)`);
-      }
-      const shape = shapes[r];
-      if (layerIndex[r] !== layer.index || shape.length !== p.shape.length || shape.some((v, i) => v !== p.shape[i]) || values[r].length !== prod(p.shape)) {
-        throw new UserError(`${path}: tensor '${name}' (layer index ${layerIndex[r]}, shape [${shape}], ${values[r].length} values) does not match layer ${layer.name} of ${planSource} (index ${layer.index}, shape [${p.shape}])`);
-      }
-      params.push(values[r]);
-      used.add(name);
-    }
-  }
-  const extra = names.filter((n) => !used.has(n));
-  if (extra.length) throw new UserError(`${path}: tensors ${extra.join(', ')} are not in ${planSource} (is the checkpoint from another run?)`);
-  return {plan, params, source: path};
-}
-
-/**
- * The weight matrices of a model as a DenseNet-shaped list for weight features (not for local
- * rank): dense W as fan_in x fan_out, conv2d kernels [k, k, C_in, F] read as (k k C_in) x F (the
- * same row-major values). `planIndex[i]` is the plan layer (1-based) of matrix i.
- */
-export function weightMatrices(model: CheckpointModel): {net: DenseNet; planIndex: number[]} {
-  const layers: DenseNet['layers'] = [];
-  const planIndex: number[] = [];
-  let k = 0;
-  for (const layer of model.plan.layers) {
-    const ps = layer.params.map((p, i) => ({p, v: model.params[k + i]}));
-    k += layer.params.length;
-    const W = ps.find(({p}) => p.role === 'weight');
-    if (!W) continue;
-    const cols = W.p.shape[W.p.shape.length - 1];
-    const rows = W.v.length / cols;
-    const b = ps.find(({p}) => p.role === 'bias');
-    layers.push({W: W.v, rows, cols, b: b ? b.v : new Float32Array(cols), activation: layer.activation});
-    planIndex.push(layer.index);
-  }
-  return {net: {layers}, planIndex};
-}
-
 
 /**
  * Bytes per (point, unit) row of one VJP through layers 0..l: an upper estimate of the working
@@ -449,7 +362,7 @@ export class SparseJacobian {
       const G = this.colGram;
       const S = new Float64Array(c * c);
       for (let p = 0; p < c; p++) for (let q = 0; q <= p; q++) S[p * c + q] = G[cols[p] * d0 + cols[q]];
-      lam.set(symmetricEigenvalues(S, c).subarray(0, Math.min(c, length)));
+      lam.set(eigvalsh(S, c, {overwrite: true}).subarray(0, Math.min(c, length)));
       return lam;
     }
     if (a === 0) return lam;
@@ -489,7 +402,7 @@ export class SparseJacobian {
         }
       }
     }
-    lam.set(symmetricEigenvalues(S, n).subarray(0, Math.min(n, length)));
+    lam.set(eigvalsh(S, n, {overwrite: true}).subarray(0, Math.min(n, length)));
     return lam;
   }
 

@@ -1,14 +1,15 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type {z} from 'zod';
+import {weightMatrices, type CheckpointModel} from '../../model/checkpoint.js';
+import type {DenseNet} from '../../model/dense-net.js';
 import type {Matrix} from '../../types.js';
 import type {EstimatorValue} from '../types.js';
 import {weightsMetric} from './features.js';
-import {computeLocalRankVjp, weightMatrices, type CheckpointModel} from './local-rank-vjp.js';
-import {geomLocalRank} from './local-rank.js';
-import type {DenseNet} from './model.js';
+import {geomLocalRank} from './local-rank/metric.js';
+import {computeLocalRankVjp} from './local-rank/vjp.js';
 
 /** One value of a weight metric: `layerIndex` -1 for network-level values. */
-export interface WeightMetricValue extends EstimatorValue {
+export interface ModelMetricValue extends EstimatorValue {
   layerIndex: number;
   /** Number of input points the value was computed on (0 when no inputs are used). */
   n: number;
@@ -18,18 +19,18 @@ export interface WeightMetricValue extends EstimatorValue {
  * A metric of a network's weights (a checkpoint or an `.npz`) rather than of one layer's
  * activations. Pure: the caller loads the network and the input points.
  */
-export interface WeightMetric<P extends Record<string, unknown> = Record<string, unknown>> {
+export interface ModelMetric<P extends Record<string, unknown> = Record<string, unknown>> {
   name: string;
   description: string;
   params: z.ZodType<P, z.ZodTypeDef, unknown>;
   /** True when the metric needs input points X (evaluated at those inputs). */
   needsInputs: boolean;
-  compute(net: DenseNet, X: Matrix | undefined, params: P, seed: number): WeightMetricValue[];
+  compute(net: DenseNet, X: Matrix | undefined, params: P, seed: number): ModelMetricValue[];
   /**
    * The same metric on any tdlab model (model.json plan + checkpoint tensors), used for networks
    * that are not pure dense MLPs; `layerIndex` is the plan's layer index. Absent: dense only.
    */
-  computeModel?(model: CheckpointModel, X: Matrix | undefined, params: P, seed: number, ctx: ModelMetricContext): Promise<WeightMetricValue[]>;
+  computeModel?(model: CheckpointModel, X: Matrix | undefined, params: P, seed: number, ctx: ModelMetricContext): Promise<ModelMetricValue[]>;
 }
 
 /** What `computeModel` may need besides the model: the tensor backend (loaded on first use), progress, interruption. */
@@ -39,7 +40,7 @@ export interface ModelMetricContext {
   signal?: AbortSignal;
 }
 
-export const localRankMetric: WeightMetric<any> = {
+export const localRankMetric: ModelMetric<any> = {
   name: geomLocalRank.name,
   description: geomLocalRank.description,
   params: geomLocalRank.params,
@@ -51,7 +52,7 @@ export const localRankMetric: WeightMetric<any> = {
   },
 };
 
-export const weightFeaturesMetric: WeightMetric<any> = {
+export const weightFeaturesMetric: ModelMetric<any> = {
   name: weightsMetric.name,
   description: weightsMetric.description,
   params: weightsMetric.params,

@@ -1,14 +1,17 @@
-import type * as tfType from '@tensorflow/tfjs';
-import type {ModelConfig} from '../config/schema.js';
-import {activations} from '../model/activations.js';
-import {initializers} from '../model/init.js';
-import {layerTypes, type ForwardContext, type LayerConfig, type ParamSpec} from '../model/layers.js';
+import {initializers} from './init.js';
+import {layerTypes, type LayerConfig, type ParamSpec} from './layers.js';
 import type {LayerInfo} from '../types.js';
 import {UserError} from '../util/errors.js';
 import {Rng} from '../util/prng.js';
 
-type Tf = typeof tfType;
-type Tensor = tfType.Tensor;
+/** What planning needs of the config's `model` section (the config schema's ModelConfig fits it). */
+export interface ModelSpec {
+  /** Default activation of layers that activate (dense, conv2d). */
+  activation: string;
+  /** Default weight initialiser. */
+  init: string;
+  layers: LayerConfig[];
+}
 
 /** Where one parameter tensor lives inside the flat parameter vector. */
 export interface ParamSlot extends ParamSpec {
@@ -41,7 +44,7 @@ export interface ModelPlan {
  * Parameter-free layers (dropout, maxpool2d, flatten) do not take the model's default activation
  * (they are 'linear' unless a layer sets its own).
  */
-export function planModel(model: ModelConfig, inputShape: number[], classes: number): ModelPlan {
+export function planModel(model: ModelSpec, inputShape: number[], classes: number): ModelPlan {
   const specs = [
     ...model.layers.map((l) => {
       const type = layerTypes.get(l.type);
@@ -106,37 +109,12 @@ export function paramSlots(plan: ModelPlan): ParamSlot[] {
   return plan.layers.flatMap((l) => l.params);
 }
 
-export interface ForwardOptions {
-  /** Training pass: dropout active. Default false (evaluation, snapshots, metrics). */
-  training?: boolean;
-  /** Run seed and optimizer step, for the dropout masks of a training pass. */
-  seed?: number;
-  step?: number;
+/** True when every layer of the plan is dense (model.json files written before layer types had none). */
+export function isDensePlan(plan: ModelPlan): boolean {
+  return plan.layers.every((l) => (l.type ?? 'dense') === 'dense');
 }
 
-/**
- * Logits of the output layer and (optionally) every layer's activation (softmax for the output).
- * `params` in `paramSlots` order. Dropout is applied only when `opts.training` is true.
- */
-export function forward(tf: Tf, plan: ModelPlan, params: Tensor[], x: Tensor, collect: boolean, opts: ForwardOptions = {}): {logits: Tensor; acts: Tensor[]} {
-  let h = x;
-  const acts: Tensor[] = [];
-  let logits = x;
-  let k = 0;
-  for (const layer of plan.layers) {
-    const ps = params.slice(k, k + layer.params.length);
-    k += layer.params.length;
-    const ctx: ForwardContext = {training: opts.training ?? false, seed: opts.seed ?? 0, step: opts.step ?? 0, layer: layer.name};
-    const cfg: LayerConfig = {type: layer.type, units: layer.kind === 'output' || layer.type === 'dense' ? layer.width : undefined, ...layer.options};
-    const z = layerTypes.get(layer.type).forward(tf, h, ps, cfg, ctx);
-    if (layer.kind === 'output') {
-      logits = z;
-      if (collect) acts.push(tf.softmax(z));
-    } else {
-      h = layer.activation === 'linear' ? z : activations.get(layer.activation).apply(tf, z);
-      // a parameter-free first layer at evaluation returns the input itself: snapshot a copy (callers dispose acts)
-      if (collect) acts.push(h === x ? tf.clone(h) : h);
-    }
-  }
-  return {logits, acts};
+/** The config a layer type's forward() receives for a planned layer. */
+export function layerConfig(layer: PlannedLayer): LayerConfig {
+  return {type: layer.type, units: layer.kind === 'output' || layer.type === 'dense' ? layer.width : undefined, ...layer.options};
 }

@@ -5,12 +5,12 @@ import {stringify} from 'yaml';
 import {loadBackend, type BackendChoice, type LoadedBackend} from '../backend/tf.js';
 import {checkStageOrder, loadConfig, type LoadedConfig} from '../config/load.js';
 import {writeFileAtomic, writeJsonAtomic} from '../io/atomic.js';
-import {runPaths} from '../run/paths.js';
-import {newProvenance, type Provenance, type StageStatus} from '../run/provenance.js';
+import {runPaths} from './paths.js';
+import {newProvenance, type Provenance, type StageStatus} from './provenance.js';
 import {EXIT, StageError, UserError, errorMessage} from '../util/errors.js';
-import type {StageName} from './names.js';
-import {stages} from './registry.js';
-import type {StageContext} from './types.js';
+import type {StageName} from './stage-names.js';
+import {stages} from '../stages/registry.js';
+import type {StageContext} from '../stages/types.js';
 
 export interface RunOptions {
   /** A config file for a new run, or undefined with `resume`. */

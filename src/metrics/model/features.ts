@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import type {EstimatorValue} from '../types.js';
-import {singularValues} from './local-rank.js';
-import type {DenseNet} from './model.js';
+import type {DenseNet} from '../../model/dense-net.js';
+import {singularValues} from './local-rank/gram.js';
 
 /**
  * Weight-trajectory features of spec 8.1 (Hu, Chen, Saphra, Cho, TMLR 2023; their code

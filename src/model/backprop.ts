@@ -1,6 +1,6 @@
 import type * as tfType from '@tensorflow/tfjs';
-import {activations} from '../model/activations.js';
-import type {ModelPlan} from './mlp.js';
+import {activations} from './activations.js';
+import type {ModelPlan} from './plan.js';
 
 type Tf = typeof tfType;
 type Tensor = tfType.Tensor;

@@ -1,7 +1,6 @@
 import type * as tfType from '@tensorflow/tfjs';
 import {eigvalsh} from '../../../linalg/eigen.js';
 import {activations} from '../../../model/activations.js';
-import type {CheckpointModel} from '../../../model/checkpoint.js';
 import {layerTypes, maxPoolFirstMax, type ForwardContext} from '../../../model/layers.js';
 import {layerConfig, type ModelPlan, type PlannedLayer} from '../../../model/plan.js';
 import type {Matrix} from '../../../types.js';

@@ -6,7 +6,7 @@ import {eigvalsh} from '../dist/linalg/eigen.js';
 import {gramEigenvalues, gramRowsEigenvalues, gramUpper} from '../dist/linalg/gram.js';
 const symmetricEigenvalues = (A, n) => eigvalsh(A, n, {uplo: 'U'});
 import {nativeAvailable, nativeGramUpper, nativeSymmetricTridiagonal, setNativeKernels} from '../dist/native/spectral.js';
-import {tql1} from '../dist/linalg/tridiagonal.js';
+import {ql as tql1} from '../dist/linalg/tridiagonal.js';
 import {preparedSpectrum} from '../dist/metrics/geometry/spectrum.js';
 import {Rng} from '../dist/util/prng.js';
 

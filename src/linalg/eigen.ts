@@ -6,8 +6,8 @@
  * `uplo` says which triangle is read, as NumPy's UPLO: 'L' (default) the lower (j <= i), 'U' the
  * upper (j >= i); a full symmetric matrix works with either.
  *
- * Why `eigvalsh` is not `eigh` without the vectors: it always accumulates the eigenvectors (tred2 + tql2,
- * ~9 n^3 flops with column-strided rotations in tql2) - N = 1000 took ~4.5 s and N = 2000 ~40 s
+ * Why `eigvalsh` is not `eigh` without the vectors: it always accumulates the eigenvectors (tred2 + QL with
+ * rotations, ~9 n^3 flops with column-strided rotations) - N = 1000 took ~4.5 s and N = 2000 ~40 s
  * here. The spectral entropies need eigenvalues only, which cost 4/3 n^3 flops
  * (Householder tridiagonalisation) + O(n^2) (QL on the tridiagonal), the same split as LAPACK's
  * dsyevd/dsterf path that numpy.linalg.eigvalsh takes.
@@ -22,8 +22,8 @@
  * so the vector entries are loaded once for both (register blocking). Memory: one n x n float64
  * working copy (32 MB at n = 2000) unless the caller lets the input be overwritten.
  *
- * Tridiagonal eigenvalues: implicit QL with Wilkinson-type shifts (EISPACK tql1, the value-only
- * half of linalg.ts's tql2), O(n^2) overall.
+ * Tridiagonal eigenvalues: implicit QL with Wilkinson-type shifts (EISPACK tql1: `ql` without
+ * the eigenvector rotations), O(n^2) overall.
  *
  * Speed: the tridiagonalisation and the Gram (`gramUpper`, `gramRowsEigenvalues`) run as f64x2 SIMD
  * WebAssembly kernels (src/native/spectral.c, the same algorithms line for line) when WebAssembly
@@ -34,7 +34,7 @@
  * NumPy/SciPy reference fixtures in test/geometry-entropy.test.js and the benches.
  */
 import {nativeSymmetricTridiagonal, type Tridiagonal} from '../native/spectral.js';
-import {tql1, tql2, tred2, tridiagonalize} from './tridiagonal.js';
+import {ql, tred2, tridiagonalize} from './tridiagonal.js';
 
 /** Which triangle of a row-major symmetric matrix is read: 'L' lower (j <= i), 'U' upper (j >= i). */
 export type Uplo = 'L' | 'U';
@@ -77,13 +77,13 @@ export function eigvalsh(A: Float64Array, n: number, opts: {uplo?: Uplo; overwri
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   tridiagonalize(W, n, d, e);
-  tql1(d, e, n);
+  ql(d, e, n);
   return sortDescending(d);
 }
 
 /** Eigenvalues (descending) of a tridiagonal, by QL in place. */
 export function tridiagonalEigenvalues({d, e}: Tridiagonal, n: number): Float64Array {
-  tql1(d, e, n);
+  ql(d, e, n);
   return sortDescending(d);
 }
 
@@ -103,7 +103,7 @@ export interface SymmetricEigen {
 /**
  * Eigen-decomposition of a real symmetric n x n matrix (only the `uplo` triangle is read, default 'L').
  * Householder reduction to tridiagonal form followed by the implicit QL algorithm with Wilkinson
- * shifts (the EISPACK tred2/tql2 pair, as in JAMA), O(n^3): reconstruction and orthogonality
+ * shifts (the EISPACK tred2/tql2 pair, as in JAMA; `ql` with V), O(n^3): reconstruction and orthogonality
  * errors are ~n ulps times ||A|| (test/linalg.test.js); n = 100 / 300 / 500 took 0.1 / 0.2 / 0.85 s
  * (loaded 2-core machine), so PCA of layers up to ~1000 units is practical. Jacobi rotations
  * were not used: same accuracy for small n, far slower above n ~ 100.
@@ -117,7 +117,10 @@ export function eigh(matrix: Float64Array, n: number, opts: {uplo?: Uplo} = {}):
   const e = new Float64Array(n);
   if (n === 0) return {values: d, vectors: V};
   tred2(V, d, e, n);
-  tql2(V, d, e, n);
+  // tred2 leaves the sub-diagonal in e[1..n-1]; ql wants e[k] coupling k and k + 1
+  e.copyWithin(0, 1);
+  e[n - 1] = 0;
+  ql(d, e, n, V);
   // sort descending
   const order = Array.from({length: n}, (_, i) => i).sort((a, b) => d[b] - d[a]);
   const values = new Float64Array(n);

@@ -153,9 +153,11 @@ function sweep(A: Float64Array, n: number, r0: number, vp: Float64Array, wp: Flo
 
 /**
  * Eigenvalues of the symmetric tridiagonal (d, e) (e[k] couples k and k + 1; e[n-1] unused),
- * in place in d (unsorted); e is destroyed. Implicit QL with shifts, as EISPACK tql1.
+ * in place in d (unsorted); e is destroyed. Implicit QL with Wilkinson-type shifts (EISPACK
+ * tql1). With `V` (n x n row-major, e.g. the Q of `tred2`) the rotations are also applied to
+ * its columns, which then hold the eigenvectors (EISPACK tql2).
  */
-export function tql1(d: Float64Array, e: Float64Array, n: number): void {
+export function ql(d: Float64Array, e: Float64Array, n: number, V: Float64Array | null = null): void {
   if (n === 0) return;
   e[n - 1] = 0;
   let f = 0;
@@ -171,7 +173,7 @@ export function tql1(d: Float64Array, e: Float64Array, n: number): void {
     if (m > l) {
       let iter = 0;
       do {
-        if (++iter > 200) throw new Error('symmetricEigenvalues: QL did not converge');
+        if (++iter > 200) throw new Error('QL iteration did not converge');
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
         let r = hypot(p, 1);
@@ -201,6 +203,14 @@ export function tql1(d: Float64Array, e: Float64Array, n: number): void {
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
+          if (V) {
+            for (let k = 0; k < n; k++) {
+              const ko = k * n;
+              h = V[ko + i + 1];
+              V[ko + i + 1] = s * V[ko + i] + c * h;
+              V[ko + i] = c * V[ko + i] - s * h;
+            }
+          }
         }
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
         e[l] = s * p;
@@ -299,68 +309,3 @@ export function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: numb
   V[(n - 1) * n + n - 1] = 1;
   e[0] = 0;
 }
-
-/** Implicit QL on the tridiagonal (d, e), accumulating rotations into V (EISPACK tql2). */
-export function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
-  for (let i = 1; i < n; i++) e[i - 1] = e[i];
-  e[n - 1] = 0;
-  let f = 0;
-  let tst1 = 0;
-  const eps = 2 ** -52;
-  for (let l = 0; l < n; l++) {
-    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
-    let m = l;
-    while (m < n) {
-      if (Math.abs(e[m]) <= eps * tst1) break;
-      m++;
-    }
-    if (m > l) {
-      let iter = 0;
-      do {
-        if (++iter > 100) throw new Error('symmetricEigen: QL did not converge');
-        let g = d[l];
-        let p = (d[l + 1] - g) / (2 * e[l]);
-        let r = hypot(p, 1);
-        if (p < 0) r = -r;
-        d[l] = e[l] / (p + r);
-        d[l + 1] = e[l] * (p + r);
-        const dl1 = d[l + 1];
-        let h = g - d[l];
-        for (let i = l + 2; i < n; i++) d[i] -= h;
-        f += h;
-        p = d[m];
-        let c = 1;
-        let c2 = c;
-        let c3 = c;
-        const el1 = e[l + 1];
-        let s = 0;
-        let s2 = 0;
-        for (let i = m - 1; i >= l; i--) {
-          c3 = c2;
-          c2 = c;
-          s2 = s;
-          g = c * e[i];
-          h = c * p;
-          r = hypot(p, e[i]);
-          e[i + 1] = s * r;
-          s = e[i] / r;
-          c = p / r;
-          p = c * d[i] - s * g;
-          d[i + 1] = h + s * (c * g + s * d[i]);
-          for (let k = 0; k < n; k++) {
-            const ko = k * n;
-            h = V[ko + i + 1];
-            V[ko + i + 1] = s * V[ko + i] + c * h;
-            V[ko + i] = c * V[ko + i] - s * h;
-          }
-        }
-        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
-        e[l] = s * p;
-        d[l] = c * p;
-      } while (Math.abs(e[l]) > eps * tst1);
-    }
-    d[l] += f;
-    e[l] = 0;
-  }
-}
-

@@ -14,7 +14,7 @@
  *  - tridiag_step / tridiag_finish (A, n, d, e): the fused Householder reduction of eigen.ts (LAPACK dsytd2 on
  *    the upper triangle of a row-major array): the rank-2 update of step k-1 and the product
  *    A22 v of step k share one sweep, four rows at a time, vectorised along the rows.
- * The O(n^2) QL iteration on the tridiagonal stays in TypeScript (eigen.ts tql1): it is no
+ * The O(n^2) QL iteration on the tridiagonal stays in TypeScript (linalg/tridiagonal.ts ql): it is no
  * faster here (measured 115 ms against 100 ms at n = 2000).
  */
 #include <wasm_simd128.h>

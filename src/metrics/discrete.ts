@@ -79,6 +79,9 @@ export function entropyBits(s: StateIds): number {
   if (n === 0) return 0;
   const counts = new Float64Array(s.count);
   for (let i = 0; i < n; i++) counts[s.ids[i]]++;
+  // summed in increasing order of count, not in order of first appearance: the result depends
+  // only on the multiset of counts, so permuting the rows gives bit-identical entropies
+  counts.sort();
   let acc = 0;
   for (let k = 0; k < s.count; k++) {
     const c = counts[k];

@@ -204,10 +204,39 @@ const dsmiParams = z
   .strict();
 
 /**
- * DSMI(Z;Y) in bits (spec 6): per class c, mean DSE of `repetitions` random row subsets of size
- * n_c minus the DSE of the class's rows, weighted by p(c) = n_c / N.
+ * Rows of the r-th random subset for class `label` (n_c of the N rows, without replacement).
+ * The default draws from tdlab's Rng (see `seededSubsets`); tests pass fixed subsets to check the
+ * formula against an independent implementation.
  */
-export function dsmiBits(T: Matrix, y: Int32Array, sigma: number | 'median', t: number, repetitions: number, seed: number): number {
+export type SubsetDraw = (label: number, r: number, n: number, nc: number) => ArrayLike<number>;
+
+/**
+ * The estimator's subsets: the generator is reset to `seed` before the draws of every class, as
+ * the reference re-seeds per class; a partial Fisher-Yates shuffle gives a uniform subset.
+ */
+export function seededSubsets(seed: number): SubsetDraw {
+  let rng = new Rng(seed, 'dsmi');
+  let perm = new Int32Array(0);
+  return (_label, r, n, nc) => {
+    if (r === 0) rng = new Rng(seed, 'dsmi');
+    if (perm.length !== n) perm = new Int32Array(n);
+    for (let i = 0; i < n; i++) perm[i] = i;
+    for (let i = 0; i < nc; i++) {
+      const j = i + rng.int(n - i);
+      const tmp = perm[i];
+      perm[i] = perm[j];
+      perm[j] = tmp;
+    }
+    return perm.subarray(0, nc);
+  };
+}
+
+/**
+ * DSMI(Z;Y) in bits (spec 6): per class c, mean DSE of `repetitions` random row subsets of size
+ * n_c minus the DSE of the class's rows, weighted by p(c) = n_c / N. Subsets come from `draw`
+ * (default: `seededSubsets(seed)`).
+ */
+export function dsmiBits(T: Matrix, y: Int32Array, sigma: number | 'median', t: number, repetitions: number, seed: number, draw: SubsetDraw = seededSubsets(seed)): number {
   const n = T.rows;
   const d = T.cols;
   if (n === 0) return 0;
@@ -218,24 +247,12 @@ export function dsmiBits(T: Matrix, y: Int32Array, sigma: number | 'median', t: 
   const cl = labelIds(y);
   const members: number[][] = Array.from({length: cl.count}, () => []);
   for (let i = 0; i < n; i++) members[cl.ids[i]].push(i);
-  const perm = new Int32Array(n);
   let mi = 0;
   for (const rows of members) {
     const nc = rows.length;
     const hCond = dseBits(rowsFloat64({data: X, rows: n, cols: d}, rows), nc, d, s, t);
-    const rng = new Rng(seed, 'dsmi');
     let hRand = 0;
-    for (let r = 0; r < repetitions; r++) {
-      // partial Fisher-Yates: the first nc entries are a uniform subset without replacement
-      for (let i = 0; i < n; i++) perm[i] = i;
-      for (let i = 0; i < nc; i++) {
-        const j = i + rng.int(n - i);
-        const tmp = perm[i];
-        perm[i] = perm[j];
-        perm[j] = tmp;
-      }
-      hRand += dseBits(rowsFloat64({data: X, rows: n, cols: d}, perm.subarray(0, nc)), nc, d, s, t);
-    }
+    for (let r = 0; r < repetitions; r++) hRand += dseBits(rowsFloat64({data: X, rows: n, cols: d}, draw(y[rows[0]], r, n, nc)), nc, d, s, t);
     mi += (nc / n) * (hRand / repetitions - hCond);
   }
   return mi;

@@ -1,6 +1,8 @@
-// The WebAssembly spectral kernels (src/native/spectral.c) against the TypeScript reference of
-// the same algorithms (src/metrics/eigen.ts with the kernels switched off), against closed forms
-// and against direct sums.
+// The WebAssembly spectral kernels (src/native/spectral.c): closed forms, direct sums, and
+// agreement with the TypeScript versions of the same algorithms (src/linalg with the kernels
+// switched off) as an implementation-consistency check. Both paths are checked against NumPy in
+// test/reference.test.js (eigen.json with the kernels on and off; the spectral estimator fixtures
+// dse.json, matrix-entropy.json and spectrum.json also with the kernels off).
 import assert from 'node:assert/strict';
 import {eigvalsh} from '../dist/linalg/eigen.js';
 import {gramEigenvalues, gramRowsEigenvalues, gramUpper} from '../dist/linalg/gram.js';

@@ -107,6 +107,15 @@ describe('independent references (NumPy/SciPy fixtures, scripts/reference/fixtur
     });
   }
 
+  describe('spectral estimators with the WebAssembly kernels off (TDLAB_NATIVE=0 path)', () => {
+    for (const family of ['dse', 'matrix-entropy', 'spectrum']) {
+      it(`${family}.json: every case`, () => {
+        const fx = loadReference(family);
+        withNative(false, () => fx.cases.filter((c) => c.estimator !== 'geom.dsmi').forEach((c) => checkCase(fx, c)));
+      });
+    }
+  });
+
   describe('geom.dsmi (spec 6)', () => {
     const fx = loadReference('dse');
     const T = matrixOf(fx.inputs.Z, Float32Array);

@@ -31,7 +31,8 @@
  * stays here either way. See BENCHMARKS.md.
  *
  * Accuracy: backward stable like LAPACK (eigenvalue errors ~ n eps ||A||); checked against
- * NumPy/SciPy reference fixtures in test/geometry-entropy.test.js and the benches.
+ * NumPy reference fixtures (numpy.linalg.eigvalsh with both UPLO, kernels on and off) in
+ * test/reference.test.js, and in the benches.
  */
 import {nativeSymmetricTridiagonal, type Tridiagonal} from '../native/spectral.js';
 import {ql, tred2, tridiagonalize} from './tridiagonal.js';

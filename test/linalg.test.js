@@ -1,3 +1,5 @@
+// eigh/eigvalsh properties (reconstruction, orthogonality, closed-form spectra) and the dense helpers on
+// known samples; random matrices against numpy.linalg are in test/reference.test.js (eigen.json).
 import assert from 'node:assert/strict';
 import {Rng} from '../dist/util/prng.js';
 import {covariance, lstsqMinNorm, pcaProject, whiten} from '../dist/linalg/dense.js';

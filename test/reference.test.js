@@ -25,8 +25,19 @@ import {ROOT} from './helpers.js';
 export const REFERENCE_DIR = join(ROOT, 'test', 'fixtures', 'reference');
 export const loadReference = (family) => JSON.parse(readFileSync(join(REFERENCE_DIR, `${family}.json`), 'utf8'));
 
-/** Estimator families written by scripts/reference/fixtures.py (one JSON file each). */
-const ESTIMATOR_FAMILIES = ['binning', 'adaptive-binning', 'kde', 'knn', 'lossy', 'dse', 'matrix-entropy', 'spectrum', 'act-stats'];
+/**
+ * Estimator families written by scripts/reference/fixtures.py: every JSON file of the folder whose
+ * source is that script and whose cases name estimators (other scripts' fixtures, e.g.
+ * section13-*.json, have their own tests).
+ */
+const ESTIMATOR_FAMILIES = readdirSync(REFERENCE_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -5))
+  .filter((f) => {
+    const fx = loadReference(f);
+    return /scripts\/reference\/fixtures\.py/.test(fx.source ?? '') && (fx.cases ?? []).some((c) => c.estimator);
+  })
+  .sort();
 /**
  * Registered estimators whose independent reference lives in another test (name -> test file).
  * Every other registered name must appear in a fixture above: a new estimator needs a reference.

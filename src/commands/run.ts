@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core';
+import {BACKEND_CHOICES} from '../backend/tf.js';
 import {runPipeline, type RunOutcome} from '../run/pipeline.js';
 import {runFromSweep} from '../sweep/worker.js';
 import {UserError} from '../util/errors.js';
@@ -21,7 +22,7 @@ export default class Run extends BaseCommand {
     set: Flags.string({description: 'override a config value: key.path=value (YAML-typed), repeatable', multiple: true, default: []}),
     seed: Flags.integer({description: 'seed (overrides the config seed)', min: 0}),
     out: Flags.string({description: 'directory that holds the runs', default: 'runs'}),
-    backend: Flags.option({options: ['auto', 'tensorflow', 'wasm', 'cpu'] as const, default: 'auto', description: 'tensor backend (auto: native TensorFlow if installed, else WASM)'})(),
+    backend: Flags.option({options: BACKEND_CHOICES, default: 'auto', description: 'tensor backend (auto: native TensorFlow if installed, then a hardware WebGPU adapter for models of >= 10 MFLOP per step, else WASM)'})(),
     resume: Flags.string({description: 'continue an existing run directory: keep stages that are done, run the rest'}),
     'from-sweep': Flags.string({description: 'run one point of a sweep directory (written by tdlab sweep) in its run directory; with --index', dependsOn: ['index'], exclusive: ['resume', 'seed']}),
     index: Flags.integer({description: 'the point of --from-sweep to run (0-based, as in sweep.json)', min: 0, dependsOn: ['from-sweep']}),

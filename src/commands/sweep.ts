@@ -2,6 +2,7 @@ import {availableParallelism} from 'node:os';
 import {existsSync, mkdirSync, readFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {Args, Flags} from '@oclif/core';
+import {BACKEND_CHOICES} from '../backend/tf.js';
 import {writeFileAtomic} from '../io/atomic.js';
 import {EXIT, UserError} from '../util/errors.js';
 import {runLocal} from '../sweep/local.js';
@@ -48,7 +49,7 @@ Exit codes: 0 every point done; 3 the sweep finished but some points failed (see
     'fail-fast': Flags.boolean({description: 'stop at the first failed point (running ones are interrupted, not counted as failed)', exclusive: ['keep-going']}),
     'keep-going': Flags.boolean({description: 'run every point even when some fail (the default)', exclusive: ['fail-fast']}),
     emit: Flags.option({options: ['slurm', 'commands'] as const, description: 'only write the Slurm script (prints its path) or print one tdlab run command per pending point'})(),
-    backend: Flags.option({options: ['auto', 'tensorflow', 'wasm', 'cpu'] as const, description: 'tensor backend passed to every run'})(),
+    backend: Flags.option({options: BACKEND_CHOICES, description: 'tensor backend passed to every run'})(),
     'poll-interval': Flags.integer({description: 'seconds between squeue polls (slurm executor)', default: 3, min: 1}),
   };
 

@@ -2,7 +2,7 @@ import {existsSync, mkdirSync, readFileSync} from 'node:fs';
 import {basename, join, resolve} from 'node:path';
 import {Listr, ListrLogger, ProcessOutput} from 'listr2';
 import {stringify} from 'yaml';
-import {loadBackend, type BackendChoice, type LoadedBackend} from '../backend/tf.js';
+import {loadBackend, type BackendChoice, type BackendHint, type LoadedBackend} from '../backend/tf.js';
 import {checkStageOrder, loadConfig, type LoadedConfig} from '../config/load.js';
 import {writeFileAtomic, writeJsonAtomic} from '../io/atomic.js';
 import {runPaths} from './paths.js';
@@ -115,13 +115,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   process.on('SIGTERM', onSignal);
 
   let backend: LoadedBackend | undefined;
-  const getBackend = async () => {
+  const getBackend = async (hint?: BackendHint) => {
     if (!backend) {
-      backend = await loadBackend(opts.backend ?? 'auto');
+      backend = await loadBackend(opts.backend ?? 'auto', hint);
       prov.backend = backend.backend;
       prov.backendSkipped = backend.skipped;
+      if (backend.adapter) prov.adapter = backend.adapter;
       saveProv();
-      process.stderr.write(`backend: ${backend.backend}${backend.skipped.length ? ` (skipped ${backend.skipped.join('; ')})` : ''}\n`);
+      const a = backend.adapter;
+      const on = a ? ` on ${a.device || a.description || a.vendor} (${a.dawnBackend}${a.software ? ', software' : ''})` : '';
+      process.stderr.write(`backend: ${backend.backend}${on}${backend.skipped.length ? ` (skipped ${backend.skipped.join('; ')})` : ''}\n`);
     }
     return backend;
   };

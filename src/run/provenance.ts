@@ -4,6 +4,7 @@ import {cpus, hostname, totalmem, platform, release, arch} from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {spectralKernelsId} from '../native/spectral.js';
+import type {AdapterRecord} from '../backend/webgpu.js';
 import type {StageName} from './stage-names.js';
 
 export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'skipped';
@@ -26,6 +27,8 @@ export interface Provenance {
   seed: number;
   backend: string | null;
   backendSkipped: string[];
+  /** The WebGPU adapter (vendor, architecture, device, driver description, Dawn backend), when the backend is webgpu. */
+  adapter?: AdapterRecord;
   status: 'running' | 'done' | 'failed' | 'interrupted';
   startedAt: string;
   endedAt: string | null;
@@ -41,7 +44,7 @@ export interface Provenance {
 
 const PACKAGES = [
   '@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu',
-  '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'apache-arrow', '@oclif/core', 'listr2', 'yaml', 'zod',
+  '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-webgpu', 'webgpu', 'apache-arrow', '@oclif/core', 'listr2', 'yaml', 'zod',
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -7,6 +7,7 @@ import {planModel} from '../model/plan.js';
 import {readDataset} from '../run/dataset.js';
 import {trainModel} from '../train/loop.js';
 import {snapshotEpochs} from '../train/schedule.js';
+import {stepFlops} from '../model/flops.js';
 import type {TrainingRow} from '../types.js';
 import type {Stage} from './types.js';
 
@@ -25,11 +26,12 @@ export const trainStage: Stage = {
     const plan = planModel(config.model, data.inputShape, data.classes);
     writeJsonAtomic(paths.model, plan);
     const snapshots = snapshotEpochs(cfg.snapshots, cfg.epochs);
-    const {tf, backend} = await ctx.backend();
+    const {tf, backend, adapter} = await ctx.backend({flopsPerStep: stepFlops(plan.layers, Math.min(cfg.batchSize, data.trainIdx.length))});
     mkdirSync(paths.activationsDir, {recursive: true});
     mkdirSync(paths.checkpointsDir, {recursive: true});
 
-    const meta = {run_id: ctx.runId, config_sha256: ctx.configHash, backend, dataset: data.info.name};
+    const meta: Record<string, string> = {run_id: ctx.runId, config_sha256: ctx.configHash, backend, dataset: data.info.name};
+    if (adapter) meta.adapter = JSON.stringify(adapter);
     const layersMeta = JSON.stringify(plan.layers.map(({index, name, type, width, activation, kind, outputShape}) => ({index, name, type, width, activation, kind, shape: outputShape})));
     const sample = Int32Array.from({length: data.n}, (_, i) => i);
     const rows: TrainingRow[] = [];

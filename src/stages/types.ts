@@ -1,4 +1,4 @@
-import type {LoadedBackend} from '../backend/tf.js';
+import type {BackendHint, LoadedBackend} from '../backend/tf.js';
 import type {Config} from '../config/schema.js';
 import type {RunPaths} from '../run/paths.js';
 import type {StageName} from '../run/stage-names.js';
@@ -10,8 +10,8 @@ export interface StageContext {
   paths: RunPaths;
   /** The command line that started the run (recorded in reports). */
   command: string;
-  /** Loads the tensor backend on first use (only stages that need tensors call it). */
-  backend(): Promise<LoadedBackend>;
+  /** Loads the tensor backend on first use (only stages that need tensors call it); `hint` sizes the work for `--backend auto`. */
+  backend(hint?: BackendHint): Promise<LoadedBackend>;
   /** A short progress line (shown by the progress renderer, throttled). */
   progress(line: string): void;
   /** A message worth keeping (warnings); printed and stored in the stage record. */

@@ -121,7 +121,7 @@ function convAxis(n: number, k: number, s: number, padding: 'same' | 'valid'): {
   return {out, padLo: Math.floor(total / 2), padHi: total - Math.floor(total / 2)};
 }
 
-function convGeometry(cfg: LayerConfig, inputShape: number[]) {
+export function convGeometry(cfg: LayerConfig, inputShape: number[]) {
   if (inputShape.length !== 3) throw new UserError(`model.layers: conv2d needs an input of shape [height, width, channels], got [${inputShape.join(', ')}] (use data.options.flatten: false for images)`);
   const [H, W, C] = inputShape;
   const k = cfg.kernel!;

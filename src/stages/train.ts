@@ -5,7 +5,7 @@ import {writeTrainingRows} from '../io/tables.js';
 import {writeCheckpoint} from '../model/checkpoint.js';
 import {planModel} from '../model/plan.js';
 import {readDataset} from '../run/dataset.js';
-import {trainModel} from '../train/loop.js';
+import {trainModel, type TrainHooks} from '../train/loop.js';
 import {snapshotEpochs} from '../train/schedule.js';
 import {stepFlops} from '../model/flops.js';
 import type {TrainingRow} from '../types.js';
@@ -30,7 +30,9 @@ export const trainStage: Stage = {
     mkdirSync(paths.activationsDir, {recursive: true});
     mkdirSync(paths.checkpointsDir, {recursive: true});
 
-    const meta: Record<string, string> = {run_id: ctx.runId, config_sha256: ctx.configHash, backend, dataset: data.info.name};
+    // the webgpu backend trains with tdlab's own WGSL engine (TDLAB_WEBGPU_ENGINE=tfjs: tfjs-webgpu's kernels, the reference)
+    const engine = backend === 'webgpu' && process.env.TDLAB_WEBGPU_ENGINE !== 'tfjs' ? 'webgpu' : 'tfjs';
+    const meta: Record<string, string> = {run_id: ctx.runId, config_sha256: ctx.configHash, backend, engine, dataset: data.info.name};
     if (adapter) meta.adapter = JSON.stringify(adapter);
     const layersMeta = JSON.stringify(plan.layers.map(({index, name, type, width, activation, kind, outputShape}) => ({index, name, type, width, activation, kind, shape: outputShape})));
     const sample = Int32Array.from({length: data.n}, (_, i) => i);
@@ -42,7 +44,7 @@ export const trainStage: Stage = {
       writeTrainingRows(paths.training, rows, {...meta, complete: String(complete), epochs: String(cfg.epochs), gradients: 'raw cross-entropy gradients of each minibatch at its pre-step weights'});
 
     try {
-      await trainModel(tf, plan, data, cfg, config.seed, snapshots, {
+      const hooks: TrainHooks = {
         signal: ctx.signal,
         onEval(s) {
           for (const [q, v] of [['train_loss', s.trainLoss], ['train_acc', s.trainAcc], ['test_loss', s.testLoss], ['test_acc', s.testAcc]] as const) {
@@ -74,7 +76,9 @@ export const trainStage: Stage = {
             }
           }
         },
-      });
+      };
+      if (engine === 'webgpu') await (await import('../train/webgpu/index.js')).trainWebGPU(plan, data, cfg, config.seed, snapshots, hooks);
+      else await trainModel(tf, plan, data, cfg, config.seed, snapshots, hooks);
     } catch (err) {
       writeLog(false); // keep the log up to the failure
       throw err;
@@ -86,7 +90,7 @@ export const trainStage: Stage = {
     }
     return {
       outputs: ['model.json', 'training.arrow', 'activations/', 'checkpoints/'],
-      info: {backend, snapshots: snapshots.length, finalTrainAcc: lastStats.trainAcc, msPerEpoch: (Date.now() - started) / cfg.epochs},
+      info: {backend, engine, snapshots: snapshots.length, finalTrainAcc: lastStats.trainAcc, msPerEpoch: (Date.now() - started) / cfg.epochs},
     };
   },
 };

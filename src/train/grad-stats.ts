@@ -44,28 +44,37 @@ export class GradientAccumulator {
 
   /** One entry per layer with weights (parameter-free layers such as dropout or max-pool are skipped). */
   result(theta: Float32Array): LayerGradStats[] {
-    return this.plan.layers.filter((layer) => layer.params.some((p) => p.role === 'weight')).map((layer) => {
-      let mean2 = 0;
-      let var2 = 0;
-      let w2 = 0;
-      for (const p of layer.params) {
-        if (p.role !== 'weight') continue;
-        for (let i = p.offset; i < p.offset + p.size; i++) {
-          mean2 += this.mean[i] * this.mean[i];
-          var2 += this.m2[i];
-          w2 += theta[i] * theta[i];
-        }
-      }
-      const meanNorm = Math.sqrt(mean2);
-      const stdNorm = this.count > 0 ? Math.sqrt(var2 / this.count) : 0;
-      return {
-        layerIndex: layer.index,
-        layer: layer.name,
-        meanNorm,
-        stdNorm,
-        snr: stdNorm > 0 ? meanNorm / stdNorm : Infinity,
-        weightNorm: Math.sqrt(w2),
-      };
-    });
+    return layerGradStats(this.plan, this.count, this.mean, this.m2, theta);
   }
+}
+
+/**
+ * Per-layer statistics from Welford moments of the minibatch gradients (`mean` and the sum of
+ * squared deviations `m2`, one entry per parameter, over `count` minibatches) and the weights
+ * at the start of the epoch.
+ */
+export function layerGradStats(plan: ModelPlan, count: number, mean: ArrayLike<number>, m2: ArrayLike<number>, theta: Float32Array): LayerGradStats[] {
+  return plan.layers.filter((layer) => layer.params.some((p) => p.role === 'weight')).map((layer) => {
+    let mean2 = 0;
+    let var2 = 0;
+    let w2 = 0;
+    for (const p of layer.params) {
+      if (p.role !== 'weight') continue;
+      for (let i = p.offset; i < p.offset + p.size; i++) {
+        mean2 += mean[i] * mean[i];
+        var2 += m2[i];
+        w2 += theta[i] * theta[i];
+      }
+    }
+    const meanNorm = Math.sqrt(mean2);
+    const stdNorm = count > 0 ? Math.sqrt(var2 / count) : 0;
+    return {
+      layerIndex: layer.index,
+      layer: layer.name,
+      meanNorm,
+      stdNorm,
+      snr: stdNorm > 0 ? meanNorm / stdNorm : Infinity,
+      weightNorm: Math.sqrt(w2),
+    };
+  });
 }

@@ -263,7 +263,7 @@ export async function localRankVjp(tf: Tf, plan: ModelPlan, params: ArrayLike<nu
         });
         let rows: Float32Array;
         try {
-          rows = rowsT.dataSync() as Float32Array;
+          rows = (await rowsT.data()) as Float32Array; // not dataSync: the webgpu backend has no synchronous read in Node
         } finally {
           rowsT.dispose();
         }

@@ -111,7 +111,7 @@ export class WebGPUEngine {
 
   private maskSlots(net: NetProgram): number {
     const per = net.masks.reduce((a, m) => a + m.perStep, 0);
-    return per === 0 ? 1 : Math.max(1, Math.min(MAX_CHUNK_STEPS, Math.floor(MASK_FLOATS / per)));
+    return per === 0 ? MAX_CHUNK_STEPS : Math.max(1, Math.min(MAX_CHUNK_STEPS, Math.floor(MASK_FLOATS / per)));
   }
 
   private ensureSteps(n: number): void {

@@ -59,7 +59,7 @@ export const SHARED = ['X', 'Y', 'rows', 'theta', 'grad', 'part'] as const;
 
 /** The split-K factor for a product whose K is long against its M x N tiles (weight gradients over many rows). */
 function splitsFor(M: number, N: number, maxK: number): number {
-  const tiles = Math.ceil(M / 32) * Math.ceil(N / 32);
+  const tiles = Math.ceil(M / 32) * Math.ceil(N / 32); // (roughly: the tile shape follows N)
   if (tiles >= 64) return 1;
   return Math.max(1, Math.min(64, Math.floor(maxK / 512), Math.ceil(128 / tiles)));
 }

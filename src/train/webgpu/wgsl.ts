@@ -71,10 +71,17 @@ function decls(bindings: Binding[]): string {
 
 const u = (n: number) => `${Math.trunc(n)}u`;
 
-/** Tile sizes of the matrix product: 32 x 32 outputs per workgroup of 8 x 8 threads, 4 x 4 each, K in steps of 16. */
-const TM = 32;
-const TN = 32;
+/**
+ * Tile sizes of the matrix product: a workgroup of 64 threads, each summing a 4 x 4 block of
+ * outputs, K in steps of 16. The tile follows N: 32 x 32 outputs for wide products, 64 x 16 or
+ * 128 x 8 when N (the filters of a small convolution) is 16 or 8, so few lanes idle.
+ */
 const TK = 16;
+function tileFor(N: number): {wx: number; wy: number; TM: number; TN: number} {
+  const wx = N <= 8 ? 2 : N <= 16 ? 4 : 8;
+  const wy = 64 / wx;
+  return {wx, wy, TM: 4 * wy, TN: 4 * wx};
+}
 
 export interface MatmulSpec {
   label: string;
@@ -102,6 +109,7 @@ export interface MatmulSpec {
  * increasing order, so results do not depend on scheduling.
  */
 export function matmulKernel(s: MatmulSpec): Kernel {
+  const {wx, wy, TM, TN} = tileFor(s.N);
   const kc = Math.ceil(Math.ceil(s.maxK / s.splits) / TK) * TK;
   const code = `${STEP_STRUCT}
 ${decls(s.bindings)}
@@ -111,7 +119,7 @@ fn loadB(k: u32, n: u32) -> f32 { ${s.loadB} }
 fn store(m: u32, n: u32, acc: f32, split: u32) { ${s.store} }
 var<workgroup> As: array<f32, ${TK * TM}>;
 var<workgroup> Bs: array<f32, ${TK * TN}>;
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let M = ${s.M};
   let N = ${u(s.N)};

@@ -9,7 +9,7 @@
 // Dawn's GPUComputePassEncoder.dispatchWorkgroups, GPUQueue.submit and GPUBuffer.mapAsync.
 import {parseArgs} from 'node:util';
 import {loadBackend} from '../dist/backend/tf.js';
-import {planModel} from '../dist/train/mlp.js';
+import {planModel} from '../dist/model/plan.js';
 import {trainModel} from '../dist/train/loop.js';
 
 const {values: a} = parseArgs({options: {model: {type: 'string', default: 'cnn'}, batch: {type: 'string', default: '128'}, path: {type: 'string', default: 'engine'}, steps: {type: 'string', default: '20'}, rows: {type: 'string'}}});

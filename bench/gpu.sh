@@ -129,6 +129,7 @@ if [ "$SMOKE" = 1 ]; then
   fig 60 "torch cnn" $TORCH --model cnn --batch 8 --steps 2
   fig 60 "torch mlp" $TORCH --model mlp --batch 8 --steps 2 --rows 32
   fig 120 "tfjs-webgpu cnn" $STEP --model cnn --batch 8 --path tfjs --steps 1
+  fig 60 "tfjs-webgpu per op" node bench/webgpu-per-op.mjs --reps 2
   fig 60 "wasm cnn" $STEP --model cnn --batch 8 --path wasm --steps 1
 else
   for m in cnn wide; do
@@ -139,6 +140,7 @@ else
   done
   fig 40 "engine mlp" $STEP --model mlp --batch 128 --path engine --rows 10000
   fig 40 "torch mlp" $TORCH --model mlp --batch 128 --steps 50 --rows 10000
+  fig 30 "tfjs-webgpu per op" node bench/webgpu-per-op.mjs --reps 20
   fig 60 "tfjs-webgpu cnn 128" $STEP --model cnn --batch 128 --path tfjs --steps 4
   fig 60 "tfjs-webgpu mlp 128" $STEP --model mlp --batch 128 --path tfjs --steps 4
 fi

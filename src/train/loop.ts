@@ -69,6 +69,42 @@ export function evaluate(epoch: number, logits: Float32Array, data: Pick<TrainDa
   return {epoch, trainLoss: tr.loss, trainAcc: tr.acc, testLoss: te.loss, testAcc: te.acc};
 }
 
+/** What `beginEpoch` needs from an engine: its parameters, and logits (and every layer when `capture`) of all rows. */
+export interface EpochContext {
+  cfg: Pick<TrainConfig, 'epochs' | 'evalEvery' | 'lr'>;
+  snapshots: Set<number>;
+  lossKind: 'crossentropy' | 'hinge';
+  data: Pick<TrainData, 'labels' | 'classes' | 'trainIdx' | 'testIdx'>;
+  hooks: TrainHooks;
+  readParams(): Promise<Float32Array>;
+  evaluateAll(capture: boolean): Promise<{logits: Float32Array; acts: Float32Array[]}>;
+}
+
+/**
+ * The start of epoch `epoch` (0..E) for every training engine: a turn for signal handlers and
+ * progress, the interruption check, and at scheduled epochs the evaluation (`onEval`), the
+ * snapshot (`onSnapshot`) and the parameters. `theta` is set at snapshot epochs and at E.
+ */
+export async function beginEpoch(epoch: number, ctx: EpochContext): Promise<{capture: boolean; theta: Float32Array | null}> {
+  const {cfg, hooks} = ctx;
+  const E = cfg.epochs;
+  // WASM kernels resolve without yielding: give signal handlers and progress a turn
+  await new Promise((r) => setImmediate(r));
+  if (hooks.signal?.aborted) throw new StageError('train', `interrupted at epoch ${epoch}`);
+  const capture = ctx.snapshots.has(epoch);
+  const theta = capture || epoch === E ? await ctx.readParams() : null;
+  if (capture || epoch === E || epoch % (cfg.evalEvery ?? 1) === 0) {
+    const evald = await ctx.evaluateAll(capture);
+    const stats = evaluate(epoch, evald.logits, ctx.data, ctx.lossKind);
+    if (!Number.isFinite(stats.trainLoss)) {
+      throw new StageError('train', `training loss became ${stats.trainLoss} at epoch ${epoch}; lower train.lr (now ${cfg.lr}) or check the data`);
+    }
+    hooks.onEval(stats);
+    if (capture) await hooks.onSnapshot(epoch, evald.acts, theta!);
+  }
+  return {capture, theta};
+}
+
 /** Float budget of one evaluation pass (all layers' activations of a chunk of rows); larger evaluation sets are run in chunks. */
 const EVAL_FLOATS = 64 * 1024 * 1024;
 
@@ -147,20 +183,7 @@ export async function trainModel(tf: Tf, plan: ModelPlan, data: TrainData, cfg: 
 
   try {
     for (let epoch = 0; epoch <= E; epoch++) {
-      // WASM kernels resolve without yielding: give signal handlers and progress a turn
-      await new Promise((r) => setImmediate(r));
-      if (hooks.signal?.aborted) throw new StageError('train', `interrupted at epoch ${epoch}`);
-      const capture = snapSet.has(epoch);
-      const thetaNow = capture || epoch === E ? await readParams() : null;
-      if (capture || epoch === E || epoch % (cfg.evalEvery ?? 1) === 0) {
-        const evald = await evaluateAll(capture);
-        const stats = evaluate(epoch, evald.logits, data, lossKind);
-        if (!Number.isFinite(stats.trainLoss)) {
-          throw new StageError('train', `training loss became ${stats.trainLoss} at epoch ${epoch}; lower train.lr (now ${cfg.lr}) or check the data`);
-        }
-        hooks.onEval(stats);
-        if (capture) await hooks.onSnapshot(epoch, evald.acts, thetaNow!);
-      }
+      const {capture, theta: thetaNow} = await beginEpoch(epoch, {cfg, snapshots: snapSet, lossKind, data, hooks, readParams, evaluateAll});
       if (epoch === E) return thetaNow!;
 
       const lr = learningRate(cfg, epoch);

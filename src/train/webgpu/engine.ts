@@ -5,7 +5,7 @@ import {Rng} from '../../util/prng.js';
 import {layerGradStats} from '../grad-stats.js';
 import {learningRate} from '../lr.js';
 import type {TrainData} from '../../data/types.js';
-import {evaluate, type TrainHooks} from '../loop.js';
+import {beginEpoch, type TrainHooks} from '../loop.js';
 import {initParams, paramSlots, type ModelPlan} from '../../model/plan.js';
 import {buildNet, partFloats, type NetProgram, type Op} from './net.js';
 import {elementwiseKernel, STEP_STRIDE, type Kernel} from './wgsl.js';
@@ -276,19 +276,7 @@ export class WebGPUEngine {
 
     try {
       for (let epoch = 0; epoch <= E; epoch++) {
-        await new Promise((r) => setImmediate(r));
-        if (hooks.signal?.aborted) throw new StageError('train', `interrupted at epoch ${epoch}`);
-        const capture = snapSet.has(epoch);
-        const thetaNow = capture || epoch === E ? await readTheta() : null;
-        if (capture || epoch === E || epoch % (cfg.evalEvery ?? 1) === 0) {
-          const evald = await evaluateAll(capture);
-          const stats = evaluate(epoch, evald.logits, data, lossKind);
-          if (!Number.isFinite(stats.trainLoss)) {
-            throw new StageError('train', `training loss became ${stats.trainLoss} at epoch ${epoch}; lower train.lr (now ${cfg.lr}) or check the data`);
-          }
-          hooks.onEval(stats);
-          if (capture) await hooks.onSnapshot(epoch, evald.acts, thetaNow!);
-        }
+        const {capture, theta: thetaNow} = await beginEpoch(epoch, {cfg, snapshots: snapSet, lossKind, data, hooks, readParams: readTheta, evaluateAll});
         if (epoch === E) return thetaNow!;
 
         const lr = learningRate(cfg, epoch);

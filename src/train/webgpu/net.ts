@@ -151,6 +151,15 @@ export function buildNet(plan: ModelPlan, mode: 'train' | 'eval', rows: number, 
     return {bind: [W('H'), W('D')], names: [name(l, 'H'), name(l, 'D')], code: `let h = ${g.act.f}; H[${i}] = h; D[${i}] = ${g.act.df};`};
   };
 
+  /** d loss / d input of a layer with weights, as a product G (rows x N_out) W^T, stored into its source (times the source's act'). */
+  const inputGrad = (g: Geo, l: number, tag: string, mm: {M: string; N: number; K: string; maxM: number; maxK: number; loadA: string; loadB: string}): Op => {
+    const into = intoSource(g);
+    return {
+      kernel: matmulKernel({label: `${tag} dX`, bindings: [F('G'), F('theta'), ...into.bind], ...mm, splits: 1, store: into.put(`m * ${u(mm.N)} + n`, 'acc')}),
+      buffers: [name(l, 'G'), 'theta', ...into.names],
+    };
+  };
+
   geo.forEach((g, l) => {
     if (g.alias) return;
     const lay = g.layer;
@@ -176,17 +185,11 @@ export function buildNet(plan: ModelPlan, mode: 'train' | 'eval', rows: number, 
         `if (m == ${u(FI)}) { return 1.0; } return ${inp.at('k', 'm')};`,
         `return G[k * ${u(N)} + n];`);
       if (g.src >= 0) {
-        const into = intoSource(g);
-        ops.push({
-          kernel: matmulKernel({
-            label: `${tag} dX`, bindings: [F('G'), F('theta'), ...into.bind],
-            M: 'st.len', N: FI, K: u(N), maxM: rows, maxK: N, splits: 1,
-            loadA: `return G[m * ${u(N)} + k];`,
-            loadB: `return theta[${u(Wp.offset)} + n * ${u(N)} + k];`,
-            store: into.put(`m * ${u(FI)} + n`, 'acc'),
-          }),
-          buffers: [name(l, 'G'), 'theta', ...into.names],
-        });
+        ops.push(inputGrad(g, l, tag, {
+          M: 'st.len', N: FI, K: u(N), maxM: rows, maxK: N,
+          loadA: `return G[m * ${u(N)} + k];`,
+          loadB: `return theta[${u(Wp.offset)} + n * ${u(N)} + k];`,
+        }));
       }
       backward.unshift(...ops);
       return;
@@ -222,23 +225,17 @@ export function buildNet(plan: ModelPlan, mode: 'train' | 'eval', rows: number, 
         `if (m == ${u(KKC)}) { return 1.0; } ${patch('k', 'm')}`,
         `return G[k * ${u(NF)} + n];`);
       if (g.src >= 0) {
-        const into = intoSource(g);
-        ops.push({
-          kernel: matmulKernel({
-            label: `${tag} dX`, bindings: [F('G'), F('theta'), ...into.bind],
-            M: `st.len * ${u(IH * IW)}`, N: C, K: u(KS * KS * NF), maxM: rows * IH * IW, maxK: KS * KS * NF, splits: 1,
-            loadA: `let b = m / ${u(IH * IW)}; let r = m % ${u(IH * IW)}; let y = r / ${u(IW)}; let x = r % ${u(IW)};
+        ops.push(inputGrad(g, l, tag, {
+          M: `st.len * ${u(IH * IW)}`, N: C, K: u(KS * KS * NF), maxM: rows * IH * IW, maxK: KS * KS * NF,
+          loadA: `let b = m / ${u(IH * IW)}; let r = m % ${u(IH * IW)}; let y = r / ${u(IW)}; let x = r % ${u(IW)};
   let ij = k / ${u(NF)}; let f = k % ${u(NF)}; let i = ij / ${u(KS)}; let j = ij % ${u(KS)};
   let ty = i32(y) + ${c.h.padLo} - i32(i); let tx = i32(x) + ${c.w.padLo} - i32(j);
   if (ty < 0 || tx < 0 || ty % ${S} != 0 || tx % ${S} != 0) { return 0.0; }
   let oy = u32(ty / ${S}); let ox = u32(tx / ${S});
   if (oy >= ${u(OH)} || ox >= ${u(OW)}) { return 0.0; }
   return G[((b * ${u(OH)} + oy) * ${u(OW)} + ox) * ${u(NF)} + f];`,
-            loadB: `let ij = k / ${u(NF)}; let f = k % ${u(NF)}; return theta[${u(Wp.offset)} + (ij * ${u(C)} + n) * ${u(NF)} + f];`,
-            store: into.put(`m * ${u(C)} + n`, 'acc'),
-          }),
-          buffers: [name(l, 'G'), 'theta', ...into.names],
-        });
+          loadB: `let ij = k / ${u(NF)}; let f = k % ${u(NF)}; return theta[${u(Wp.offset)} + (ij * ${u(C)} + n) * ${u(NF)} + f];`,
+        }));
       }
       backward.unshift(...ops);
       return;

@@ -5,7 +5,9 @@
 #
 #   on this machine:   bash bench/gpu-prepare.sh        (builds bench/gpu-kit/ and dist/, both ignored)
 #   device tool call:  carry ["bench/gpu-kit", "dist"], command "bash bench/gpu.sh", timeout_s 420
-#   rehearsal here:    bash bench/gpu.sh --smoke        (tiny sizes, the software adapter, PyTorch on the CPU)
+#   rehearsal here:    bash bench/gpu.sh --smoke        (tiny sizes, the software adapter, PyTorch on the CPU);
+#                      GPU_BENCH_USE_KIT=1 also takes Node and node_modules from the kit (run it in a copy
+#                      of the checkout holding only what the device tool sends: it replaces node_modules)
 #
 # Needs on the GPU machine: an NVIDIA driver (its Vulkan ICD), python3 with torch. Brings Node,
 # node_modules and Debian's Vulkan/GL loaders from bench/gpu-kit when the machine lacks them.
@@ -26,16 +28,17 @@ die() { emit "{\"bench\":\"error\",\"error\":$(printf '%s' "$1" | python3 -c 'im
 
 # --- Node ---------------------------------------------------------------------------------
 node_ok() { command -v node >/dev/null 2>&1 && [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 20 ]; }
-if ! node_ok; then
+if [ "${GPU_BENCH_USE_KIT:-0}" = 1 ] || ! node_ok; then
   [ -f "$KIT/node.xz" ] || die "no Node >= 20 and no $KIT/node.xz: run bash bench/gpu-prepare.sh and carry bench/gpu-kit"
   mkdir -p "$WORK/bin"
   xz -dc "$KIT/node.xz" >"$WORK/bin/node" && chmod +x "$WORK/bin/node"
   export PATH="$WORK/bin:$PATH"
   log "node $(node --version) from the kit"
 fi
-if [ ! -d node_modules/@tensorflow/tfjs ] || [ ! -d node_modules/webgpu ]; then
+if [ ! -d node_modules/@tensorflow/tfjs ] || [ ! -d node_modules/webgpu ] || { [ "${GPU_BENCH_USE_KIT:-0}" = 1 ] && [ ! -f node_modules/.from-kit ]; }; then
   [ -f "$KIT/node_modules.tar.xz" ] || die "no node_modules and no $KIT/node_modules.tar.xz: run bash bench/gpu-prepare.sh and carry bench/gpu-kit"
-  tar -xJf "$KIT/node_modules.tar.xz"
+  rm -rf node_modules
+  tar -xJf "$KIT/node_modules.tar.xz" && touch node_modules/.from-kit
   log "node_modules from the kit"
 fi
 [ -f dist/train/webgpu/engine.js ] || die "dist/ is missing or old: run bash bench/gpu-prepare.sh (it builds dist/) and carry dist"

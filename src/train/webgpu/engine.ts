@@ -306,6 +306,7 @@ export class WebGPUEngine {
             });
           }
           this.writeSteps(steps);
+          if (process.env.TDLAB_WEBGPU_PROFILE && epoch === 0 && s0 === 0) await this.profileOps([...trainOps, ...optOps]);
           const enc = dev.createCommandEncoder();
           const pass = enc.beginComputePass();
           steps.forEach((_, i) => {
@@ -329,6 +330,25 @@ export class WebGPUEngine {
     } finally {
       this.dispose();
     }
+  }
+
+  /** TDLAB_WEBGPU_PROFILE=1: each kernel of the first step alone (submit, wait), median of 3, on stderr as one JSON line. */
+  private async profileOps(ops: BoundOp[]): Promise<void> {
+    const ms = new Map<string, number[]>();
+    for (let rep = 0; rep < 3; rep++) {
+      for (const op of ops) {
+        const t0 = performance.now();
+        const enc = this.device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        this.record(pass, [op], 0);
+        pass.end();
+        this.submit(enc);
+        await this.device.queue.onSubmittedWorkDone();
+        ms.set(op.label, [...(ms.get(op.label) ?? []), performance.now() - t0]);
+      }
+    }
+    const med = (v: number[]) => [...v].sort((a, b) => a - b)[1];
+    process.stderr.write(JSON.stringify({webgpuKernelsMs: Object.fromEntries([...ms].map(([k, v]) => [k, Number(med(v).toFixed(3))]))}) + '\n');
   }
 
   private bindWithRows(ops: Op[], prefix: string, rowsName: string): BoundOp[] {

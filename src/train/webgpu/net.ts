@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 import {convGeometry} from '../../model/layers.js';
 import type {ModelPlan, PlannedLayer} from '../../model/plan.js';
-import {elementwiseKernel, matmulKernel, reduceSplitsKernel, wgslActivation, type Binding, type Kernel, type WgslActivation} from './wgsl.js';
+import {elementwiseKernel, matmulKernel, reduceSplitsKernel, tileFor, wgslActivation, type Binding, type Kernel, type WgslActivation} from './wgsl.js';
 
 /**
  * The kernels of one network for a fixed number of rows per step, as data: which kernel runs
@@ -57,11 +57,12 @@ const W = (name: string): Binding => ({name, type: 'f32', write: true});
 /** Shared buffers: X (all rows), Y (labels), rows (row of each step position), theta, grad, part (split-K scratch). */
 export const SHARED = ['X', 'Y', 'rows', 'theta', 'grad', 'part'] as const;
 
-/** The split-K factor for a product whose K is long against its M x N tiles (weight gradients over many rows). */
+/** The split-K factor for a product whose K is long against its few output tiles (weight gradients over many rows and positions). */
 function splitsFor(M: number, N: number, maxK: number): number {
-  const tiles = Math.ceil(M / 32) * Math.ceil(N / 32); // (roughly: the tile shape follows N)
+  const t = tileFor(M, N);
+  const tiles = Math.ceil(M / t.TM) * Math.ceil(N / t.TN);
   if (tiles >= 64) return 1;
-  return Math.max(1, Math.min(64, Math.floor(maxK / 512), Math.ceil(128 / tiles)));
+  return Math.max(1, Math.min(256, Math.floor(maxK / 256), Math.ceil(256 / tiles)));
 }
 
 export function geometry(plan: ModelPlan, mode: 'train' | 'eval'): Geo[] {

@@ -72,14 +72,16 @@ function decls(bindings: Binding[]): string {
 const u = (n: number) => `${Math.trunc(n)}u`;
 
 /**
- * Tile sizes of the matrix product: a workgroup of 64 threads, each summing a 4 x 4 block of
- * outputs, K in steps of 16. The tile follows N: 32 x 32 outputs for wide products, 64 x 16 or
- * 128 x 8 when N (the filters of a small convolution) is 16 or 8, so few lanes idle.
+ * Tile of the matrix product: a workgroup of wx x wy threads, each summing a 4 x 4 block of
+ * outputs, K in steps of 16. The tile follows the output's shape: 32 x 32 for wide products,
+ * 64 x 16 or 128 x 8 when N (the filters of a small convolution) is 16 or 8, and as small as
+ * 16 x 8 for the weight gradients of small layers (M x N tiny, K = rows x positions long: those
+ * get many workgroups through split-K instead).
  */
 const TK = 16;
-function tileFor(N: number): {wx: number; wy: number; TM: number; TN: number} {
+export function tileFor(maxM: number, N: number): {wx: number; wy: number; TM: number; TN: number} {
   const wx = N <= 8 ? 2 : N <= 16 ? 4 : 8;
-  const wy = 64 / wx;
+  const wy = Math.min(64 / wx, maxM <= 16 ? 4 : maxM <= 32 ? 8 : maxM <= 64 ? 16 : 64);
   return {wx, wy, TM: 4 * wy, TN: 4 * wx};
 }
 
@@ -109,7 +111,8 @@ export interface MatmulSpec {
  * increasing order, so results do not depend on scheduling.
  */
 export function matmulKernel(s: MatmulSpec): Kernel {
-  const {wx, wy, TM, TN} = tileFor(s.N);
+  const {wx, wy, TM, TN} = tileFor(s.maxM, s.N);
+  const T = wx * wy;
   const kc = Math.ceil(Math.ceil(s.maxK / s.splits) / TK) * TK;
   const code = `${STEP_STRUCT}
 ${decls(s.bindings)}
@@ -134,14 +137,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var k0 = kBegin;
   loop {
     if (k0 >= kEnd) { break; }
-    for (var e = li; e < ${u(TM * TK)}; e += 64u) {
+    for (var e = li; e < ${u(TM * TK)}; e += ${u(T)}) {
       let mm = e / ${u(TK)};
       let kk = e % ${u(TK)};
       var a = 0.0;
       if (m0 + mm < M && k0 + kk < kEnd) { a = loadA(m0 + mm, k0 + kk); }
       As[kk * ${u(TM)} + mm] = a;
     }
-    for (var e = li; e < ${u(TN * TK)}; e += 64u) {
+    for (var e = li; e < ${u(TN * TK)}; e += ${u(T)}) {
       let kk = e / ${u(TN)};
       let nn = e % ${u(TN)};
       var b = 0.0;

@@ -148,6 +148,52 @@ describe('webgpu backend (software adapter: Mesa llvmpipe through Dawn OpenGL ES
     });
   });
 
+  it("every registered activation's WGSL form equals its float64 f and df on the device (f32 rounding)", function () {
+    const code = `
+      const {openWebGPU} = await import(${JSON.stringify(join(ROOT, 'dist', 'backend', 'webgpu.js'))});
+      const {activations} = await import(${JSON.stringify(join(ROOT, 'dist', 'model', 'activations.js'))});
+      const {device} = await openWebGPU({allowSoftware: true});
+      const zs = Float32Array.from([-80, -30, -5, -1, -0.3, -1e-3, 0, 1e-3, 0.3, 1, 2.5, 5, 30, 80]);
+      const out = {};
+      for (const name of activations.names()) {
+        const {wgsl} = activations.get(name);
+        const shader = '@group(0) @binding(0) var<storage, read> zs: array<f32>; @group(0) @binding(1) var<storage, read_write> o: array<f32>;' +
+          '@compute @workgroup_size(16) fn main(@builtin(global_invocation_id) g: vec3<u32>) { let i = g.x; if (i >= ' + zs.length + 'u) { return; } let z = zs[i]; let h = ' + wgsl.f + '; o[2u * i] = h; o[2u * i + 1u] = ' + wgsl.df + '; }';
+        const pipeline = device.createComputePipeline({layout: 'auto', compute: {module: device.createShaderModule({code: shader}), entryPoint: 'main'}});
+        const zb = device.createBuffer({size: zs.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST});
+        device.queue.writeBuffer(zb, 0, zs);
+        const ob = device.createBuffer({size: zs.byteLength * 2, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC});
+        const rb = device.createBuffer({size: zs.byteLength * 2, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST});
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries: [{binding: 0, resource: {buffer: zb}}, {binding: 1, resource: {buffer: ob}}]}));
+        pass.dispatchWorkgroups(1);
+        pass.end();
+        enc.copyBufferToBuffer(ob, 0, rb, 0, zs.byteLength * 2);
+        device.queue.submit([enc.finish()]);
+        await rb.mapAsync(GPUMapMode.READ);
+        out[name] = Array.from(new Float32Array(rb.getMappedRange().slice(0)));
+      }
+      console.log(JSON.stringify({zs: Array.from(zs), out}));
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {cwd: ROOT, encoding: 'utf8'});
+    assert.equal(r.status, 0, r.stderr);
+    const {zs, out} = JSON.parse(r.stdout.trim().split('\n').pop());
+    const names = Object.keys(out);
+    assert.ok(names.length >= 7, names.join(','));
+    return import('../dist/model/activations.js').then(({activations}) => {
+      for (const name of names) {
+        const {f, df} = activations.get(name);
+        zs.forEach((z, i) => {
+          const close = (got, want, what) => assert.ok(Math.abs(got - want) <= 2e-6 * Math.max(1, Math.abs(want)), `${name} ${what}(${z}): WGSL ${got}, float64 ${want}`);
+          close(out[name][2 * i], f(z), 'f');
+          close(out[name][2 * i + 1], df(z), 'df');
+        });
+      }
+    });
+  });
+
   it('auto never takes a software adapter, and sizes the model first', function () {
     const probe = (flops) => {
       const code = `const m = await import(${JSON.stringify(join(ROOT, 'dist', 'backend', 'tf.js'))}); const r = await m.loadBackend('auto', {flopsPerStep: ${flops}}); console.log(JSON.stringify({backend: r.backend, skipped: r.skipped}));`;

@@ -26,6 +26,11 @@ export interface Activation {
   f(z: number): number;
   /** Its derivative at z in float64 (at a kink, the value tf's gradient uses: relu'(0) = 0). */
   df(z: number): number;
+  /**
+   * The same two functions as WGSL f32 expressions for the WebGPU training engine: `f` of `z`,
+   * `df` of `z` and `h` (= f(z)).
+   */
+  wgsl: {f: string; df: string};
 }
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -42,6 +47,8 @@ export const activations = new Registry<Activation>('activation')
       const t = Math.tanh(z);
       return 1 - t * t;
     },
+    // exp(-2|z|): large |z| gives +-1, not the NaN some drivers' tanh returns
+    wgsl: {f: 'sign(z) * (1.0 - exp(-2.0 * abs(z))) / (1.0 + exp(-2.0 * abs(z)))', df: '1.0 - h * h'},
   })
   .register('relu', {
     description: 'rectified linear unit',
@@ -50,6 +57,7 @@ export const activations = new Registry<Activation>('activation')
     derivative: (tf, z) => tf.step(z), // relu'(0) = 0, as tf's own relu gradient
     f: (z) => (z > 0 ? z : 0),
     df: (z) => (z > 0 ? 1 : 0),
+    wgsl: {f: 'max(z, 0.0)', df: 'select(0.0, 1.0, z > 0.0)'},
   })
   .register('sigmoid', {
     description: 'logistic sigmoid',
@@ -61,6 +69,7 @@ export const activations = new Registry<Activation>('activation')
       const s = sigmoid(z);
       return s * (1 - s);
     },
+    wgsl: {f: '1.0 / (1.0 + exp(-z))', df: 'h * (1.0 - h)'},
   })
   .register('softsign', {
     description: 'x / (1 + |x|)',
@@ -72,6 +81,7 @@ export const activations = new Registry<Activation>('activation')
       const a = 1 + Math.abs(z);
       return 1 / (a * a);
     },
+    wgsl: {f: 'z / (abs(z) + 1.0)', df: '1.0 / ((abs(z) + 1.0) * (abs(z) + 1.0))'},
   })
   .register('softplus', {
     description: 'ln(1 + e^x)',
@@ -80,6 +90,7 @@ export const activations = new Registry<Activation>('activation')
     derivative: (tf, z) => tf.sigmoid(z),
     f: (z) => (z > 30 ? z : Math.log1p(Math.exp(z))),
     df: sigmoid,
+    wgsl: {f: 'max(z, 0.0) + log(1.0 + exp(-abs(z)))', df: '1.0 / (1.0 + exp(-z))'},
   })
   .register('elu', {
     description: 'exponential linear unit (alpha 1)',
@@ -88,6 +99,7 @@ export const activations = new Registry<Activation>('activation')
     derivative: (tf, z, h) => tf.where(tf.greater(z, 0), tf.onesLike(z), tf.add(h, 1)),
     f: (z) => (z > 0 ? z : Math.expm1(z)),
     df: (z) => (z > 0 ? 1 : Math.exp(z)),
+    wgsl: {f: 'select(exp(z) - 1.0, z, z > 0.0)', df: 'select(h + 1.0, 1.0, z > 0.0)'},
   })
   .register('linear', {
     description: 'identity',
@@ -96,6 +108,7 @@ export const activations = new Registry<Activation>('activation')
     derivative: () => null,
     f: (z) => z,
     df: () => 1,
+    wgsl: {f: 'z', df: '1.0'},
   });
 
 /** Output-layer activation of every tdlab model: softmax over the logits. */

@@ -6,6 +6,8 @@
  * orders: the same adapter gives bit-identical results.
  */
 
+import {activations, type Activation} from '../../model/activations.js';
+
 /** Group 1 of every kernel: the step's values (written once per recorded chunk of steps). */
 export const STEP_STRUCT = `
 struct Step {
@@ -24,30 +26,11 @@ struct Step {
 /** Bytes between two steps' uniform values (the dynamic-offset alignment WebGPU guarantees to accept). */
 export const STEP_STRIDE = 256;
 
-/** An activation as WGSL: `h` from `z`, and d h / d z from `z` and `h`. Same functions as src/model/activations.ts. */
-export interface WgslActivation {
-  f: string;
-  df: string;
-}
-
-/**
- * WGSL forms of the activations registered in src/model/activations.ts. tanh is written with
- * exp(-2|z|) so that large |z| gives +-1 rather than the NaN some drivers' tanh returns.
- */
-export const WGSL_ACTIVATIONS: Record<string, WgslActivation> = {
-  linear: {f: 'z', df: '1.0'},
-  tanh: {f: 'sign(z) * (1.0 - exp(-2.0 * abs(z))) / (1.0 + exp(-2.0 * abs(z)))', df: '1.0 - h * h'},
-  relu: {f: 'max(z, 0.0)', df: 'select(0.0, 1.0, z > 0.0)'},
-  sigmoid: {f: '1.0 / (1.0 + exp(-z))', df: 'h * (1.0 - h)'},
-  softsign: {f: 'z / (abs(z) + 1.0)', df: '1.0 / ((abs(z) + 1.0) * (abs(z) + 1.0))'},
-  softplus: {f: 'max(z, 0.0) + log(1.0 + exp(-abs(z)))', df: '1.0 / (1.0 + exp(-z))'},
-  elu: {f: 'select(exp(z) - 1.0, z, z > 0.0)', df: 'select(h + 1.0, 1.0, z > 0.0)'},
-};
+/** An activation as WGSL: `h` from `z`, and d h / d z from `z` and `h` (the registry's `wgsl` field, src/model/activations.ts). */
+export type WgslActivation = Activation['wgsl'];
 
 export function wgslActivation(name: string): WgslActivation {
-  const a = WGSL_ACTIVATIONS[name];
-  if (!a) throw new Error(`activation '${name}' has no WebGPU form (src/train/webgpu/wgsl.ts)`);
-  return a;
+  return activations.get(name).wgsl;
 }
 
 /** One storage binding of a kernel. */

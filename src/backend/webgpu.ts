@@ -12,6 +12,9 @@
  * display, needs EGL_PLATFORM=surfaceless, which is set here when unset.
  */
 
+import {existsSync} from 'node:fs';
+import {join} from 'node:path';
+
 /** What provenance.json records about the adapter. Strings are as Dawn reports them (may be empty). */
 export interface AdapterRecord {
   vendor: string;
@@ -51,6 +54,16 @@ function dawnBackends(): string[] {
   return ['vulkan', 'opengles'];
 }
 
+/**
+ * Whether the Vulkan loader (libvulkan.so.1) is on this Linux machine: without it Dawn prints a
+ * warning on every start, so the Vulkan backend is not tried (the reason goes to `skipped`).
+ */
+function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/usr/local/lib'];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
+}
+
 let opened: OpenedWebGPU | undefined;
 /** Dawn instances must outlive their adapters and devices: a collected instance takes its device down. */
 const instances: GPU[] = [];
@@ -77,6 +90,10 @@ export async function openWebGPU(opts: {allowSoftware: boolean}): Promise<Opened
   let software: {adapter: GPUAdapter; backend: string; level: 'core' | 'compatibility'} | undefined;
   let chosen: {adapter: GPUAdapter; backend: string; level: 'core' | 'compatibility'} | undefined;
   for (const backend of dawnBackends()) {
+    if (backend === 'vulkan' && !vulkanLoaderPresent()) {
+      skipped.push('vulkan: no Vulkan loader (libvulkan.so.1)');
+      continue;
+    }
     const level = backend === 'opengles' || backend === 'opengl' ? 'compatibility' : 'core';
     if (level === 'compatibility' && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
     let adapter: GPUAdapter | null = null;

@@ -103,7 +103,7 @@ ${s.extra ?? ''}
 fn loadA(m: u32, k: u32) -> f32 { ${s.loadA} }
 fn loadB(k: u32, n: u32) -> f32 { ${s.loadB} }
 fn store(m: u32, n: u32, acc: f32, split: u32) { ${s.store} }
-var<workgroup> As: array<f32, ${TK * TM}>;
+var<workgroup> As: array<f32, ${TK * (TM + 1)}>;
 var<workgroup> Bs: array<f32, ${TK * TN}>;
 @compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -125,7 +125,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let kk = e % ${u(TK)};
       var a = 0.0;
       if (m0 + mm < M && k0 + kk < kEnd) { a = loadA(m0 + mm, k0 + kk); }
-      As[kk * ${u(TM)} + mm] = a;
+      As[kk * ${u(TM + 1)} + mm] = a; // rows padded by one: consecutive threads store to different banks
     }
     for (var e = li; e < ${u(TN * TK)}; e += ${u(T)}) {
       let kk = e / ${u(TN)};
@@ -138,7 +138,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var kk = 0u; kk < ${u(TK)}; kk++) {
       var a: array<f32, 4>;
       var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { a[i] = As[kk * ${u(TM)} + lid.y * 4u + i]; }
+      for (var i = 0u; i < 4u; i++) { a[i] = As[kk * ${u(TM + 1)} + lid.y * 4u + i]; }
       for (var j = 0u; j < 4u; j++) { b[j] = Bs[kk * ${u(TN)} + lid.x * 4u + j]; }
       for (var i = 0u; i < 4u; i++) {
         for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = acc[i * 4u + j] + a[i] * b[j]; }

@@ -140,7 +140,7 @@ describe('tdlab run (end to end, tiny runs)', function () {
       assert.equal(typeof prov.host.hostname, 'string');
       assert.ok(prov.host.cpu || prov.host.cores, 'host CPU');
       assert.ok(prov.git === null || (typeof prov.git === 'object' && /^([0-9a-f]{40}|none)$/.test(prov.git.commit) && typeof prov.git.dirty === 'boolean'), `git: ${JSON.stringify(prov.git)}`);
-      assert.deepEqual(prov.argv, tinyArgs(dirs.good, '--json').slice(1));
+      assert.deepEqual(prov.argv, tinyArgs(dirs.good, '--json'), 'argv starts with the command, as the Command line of the report shows it');
       const started = new Date(prov.startedAt);
       const ended = new Date(prov.endedAt);
       assert.ok(started >= new Date(t0.getTime() - 1000) && started <= ended && ended <= new Date(t1.getTime() + 1000), `times ${prov.startedAt} .. ${prov.endedAt}`);
@@ -234,6 +234,10 @@ describe('tdlab run (end to end, tiny runs)', function () {
       for (const l of ['h1', 'h5']) assert.match(md, new RegExp(`\\b${l}\\b`));
       const summary = readJson(join(runDir, 'report', 'summary.json'));
       assert.equal(typeof summary, 'object');
+      // the Command line is the exact command, subcommand included
+      const command = ['tdlab', ...tinyArgs(dirs.good, '--json')].join(' ');
+      assert.ok(md.includes(command), `report.md shows "${command}"`);
+      assert.ok(html.includes(command.replace(/&/g, '&amp;')), 'index.html shows the command');
     });
   });
 

@@ -3,7 +3,9 @@ import {measureFiles, type MeasureResult} from '../stages/measure.js';
 import {BaseCommand} from '../cli/base-command.js';
 
 export default class Measure extends BaseCommand {
-  static override description = 'Compute a metric on activations from any source (.npy, .arrow, .csv): same registry and code as the metrics stage';
+  static override description = `Compute a metric on activations from any source (.npy, .arrow, .csv): same registry and code as the metrics stage
+
+--json prints {metric, params, unit, n, values, warnings}; warnings are measured on the input (range: values outside the fixed bins of mi.bin; scale: mi.kde noise far from the activation scale; ceiling: I(X;T) at log2 N). Weight metrics need --weights, and geom.local_rank also --x (the points the Jacobians are taken at).`;
   static override enableJsonFlag = true;
   static override examples = [
     '<%= config.bin %> measure --activations h3.npy --labels y.npy --metric mi.bin --json',
@@ -14,7 +16,7 @@ export default class Measure extends BaseCommand {
     activations: Flags.string({description: 'representation T: rows = samples (.npy C order, .arrow, .csv)'}),
     weights: Flags.string({description: 'network weights for weight metrics (geom.local_rank, weights.features): .npz with W0, b0, W1, b1, ... (input-by-output) or a run checkpoint .arrow'}),
     labels: Flags.string({description: 'integer labels, one per row (.npy, .arrow, .csv); needed for I(T;Y)'}),
-    x: Flags.string({description: 'continuous inputs X, one row per sample (for kNN I(X;T))'}),
+    x: Flags.string({description: 'inputs X, one row per sample: continuous inputs for kNN I(X;T), and the evaluation points of geom.local_rank (required there)'}),
     metric: Flags.string({description: 'estimator name, e.g. mi.bin, mi.binwidth', required: true}),
     param: Flags.string({description: 'parameter name=value or name=v1,v2,... (sweep), repeatable', multiple: true, default: []}),
     column: Flags.string({description: 'column of the activations file (Arrow tensor column or CSV column)'}),
@@ -44,8 +46,9 @@ export default class Measure extends BaseCommand {
     for (const r of results) {
       const vals = Object.entries(r.values).map(([k, v]) => `${k} = ${v}`).join(', ');
       this.log(`${r.metric} [${(r as MeasureResult & {paramsText: string}).paramsText}] n = ${r.n}: ${vals} (${r.unit})`);
+      for (const w of r.warnings) this.log(`  warning (${w.kind}): ${w.message}`);
     }
-    const clean = results.map(({metric, params, unit, n, values}) => ({metric, params, unit, n, values}));
+    const clean = results.map(({metric, params, unit, n, values, warnings}) => ({metric, params, unit, n, values, warnings}));
     return clean.length === 1 ? clean[0] : clean;
   }
 }

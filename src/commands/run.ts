@@ -32,7 +32,7 @@ export default class Run extends BaseCommand {
     const {args, flags} = await this.parse(Run);
     if (flags['from-sweep'] !== undefined && (args.config || flags.set.length)) throw new UserError('--from-sweep takes no config file or --set: the sweep directory describes the run');
     const outcome = flags['from-sweep'] !== undefined
-      ? await runFromSweep(flags['from-sweep'], flags.index!, {backend: flags.backend, argv: this.argv})
+      ? await runFromSweep(flags['from-sweep'], flags.index!, {backend: flags.backend, argv: [this.id ?? 'run', ...this.argv]})
       : await runPipeline({
       configFile: args.config,
       set: flags.set,
@@ -40,7 +40,7 @@ export default class Run extends BaseCommand {
       out: flags.out,
       backend: flags.backend,
       resume: flags.resume,
-      argv: this.argv,
+      argv: [this.id ?? 'run', ...this.argv],
     });
     const {exitCode, ...result} = outcome;
     if (!this.jsonEnabled()) {

@@ -1,5 +1,6 @@
 import {Registry} from '../registry.js';
 import {gaussianMixture} from './gaussian-mixture.js';
+import {imported} from './imported.js';
 import {mnist} from './mnist.js';
 import {sparseParity} from './sparse-parity.js';
 import {table} from './table.js';
@@ -12,4 +13,5 @@ export const datasets = new Registry<DatasetType<any>>('dataset')
   .register('mnist', mnist)
   .register('gaussian-mixture', gaussianMixture)
   .register('sparse-parity', sparseParity)
-  .register('table', table);
+  .register('table', table)
+  .register('imported', imported);

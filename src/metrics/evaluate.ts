@@ -63,6 +63,10 @@ export function evaluateLayer(
         atCeiling: v.ceiling !== undefined && v.ceiling > 0 && v.value >= 0.99 * v.ceiling,
       });
     }
+    // what the estimator assumed of the values, measured on them (src/metrics/validity.ts)
+    for (const d of est.diagnose?.(input, params) ?? []) {
+      out.push({epoch, layerIndex: layer.index, layer: layer.name, estimator: run.name, quantity: d.quantity, params: formatParams(params), subset: subset.name, n: input.T.rows, value: d.value, unit: 'dimensionless', atCeiling: false});
+    }
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import type {z} from 'zod';
 import type {Matrix} from '../types.js';
+import type {Diagnostic} from './validity.js';
 
 /** What an estimator sees: one layer's representation at one epoch, plus the rows' inputs and labels. */
 export interface EstimatorInput {
@@ -47,4 +48,10 @@ export interface Estimator<P extends Record<string, unknown> = Record<string, un
   /** Parameter schema with defaults; `parse({})` gives the defaults. */
   params: z.ZodType<P, z.ZodTypeDef, unknown>;
   compute(input: EstimatorInput, params: P): EstimatorValue[];
+  /**
+   * What the estimator assumes of the values, measured on this input (e.g. the fraction of values
+   * outside a fixed bin range). Stored as metric rows next to the values; src/metrics/validity.ts
+   * turns them into warnings.
+   */
+  diagnose?(input: EstimatorInput, params: P): Diagnostic[];
 }

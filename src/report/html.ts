@@ -37,9 +37,9 @@ function renderTable(t: Table, className?: string): string {
   return `<table${className ? ` class="${className}"` : ''}>\n${head}\n${body}\n</table>`;
 }
 
-function renderWarnings(warnings: readonly string[]): string {
+function renderWarnings(warnings: ReportSummary['warnings']): string {
   if (warnings.length === 0) return '<div class="warnings ok">No warnings.</div>';
-  return `<div class="warnings"><ul>\n${warnings.map((w) => `<li>${esc(w)}</li>`).join('\n')}\n</ul></div>`;
+  return `<div class="warnings"><ul>\n${warnings.map((w) => `<li><strong>${esc(w.kind)}</strong>: ${esc(w.message)}</li>`).join('\n')}\n</ul></div>`;
 }
 
 function renderFigureBlock(f: ReportFigure, n: number): string {

@@ -44,7 +44,7 @@ export function renderMarkdown(input: ReportInput, summary: ReportSummary, figur
     '',
     '## Warnings',
     '',
-    ...(summary.warnings.length ? summary.warnings.map((w) => `- ${inline(w)}`) : ['No warnings.']),
+    ...(summary.warnings.length ? summary.warnings.map((w) => `- **${w.kind}**: ${inline(w.message)}`) : ['No warnings.']),
     '',
     '## Information plane per layer',
     '',

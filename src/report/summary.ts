@@ -4,11 +4,11 @@
  */
 import type {LayerInfo, MetricRow} from '../types.js';
 import {
+  ACT_STATS,
   activationRows,
   crossingEpoch,
   deadFraction,
   gradientTrajectory,
-  groupLabel,
   lastValue,
   layerSeries,
   localRankGroups,
@@ -21,6 +21,7 @@ import {
   type GradientPoint,
   type MiGroup,
 } from './analysis.js';
+import {isFlagged, validityWarnings, type ValidityWarning} from '../metrics/validity.js';
 import {fmtBits} from './tables.js';
 import type {GradientSummary, LayerSummary, LocalRankSummary, MiSummary, ReportInput, ReportSummary} from './types.js';
 
@@ -91,35 +92,35 @@ function layerName(l: LayerInfo): string {
   return `layer ${l.index} (${l.name})`;
 }
 
-function chanceWarning(input: ReportInput): string | null {
+function chanceWarning(input: ReportInput): ValidityWarning | null {
   const acc = trainingSeries(input.training, 'train_acc');
   const final = lastValue(acc);
   if (final === null) return null;
   const initial = acc[0].epoch === 0 ? acc[0].value : null;
   const threshold = Math.max(initial ?? CHANCE_FLOOR, CHANCE_FLOOR) + CHANCE_MARGIN;
   if (final > threshold) return null;
-  return (
+  const message =
     `accuracy stayed at chance: final train accuracy ${fmtBits(final)} <= max(epoch-0 accuracy ${initial === null ? 'n/a' : fmtBits(initial)}, ${CHANCE_FLOOR}) + ${CHANCE_MARGIN}; ` +
-    'the network did not fit, so its information plane shows no fitting or compression phase'
-  );
+    'the network did not fit, so its information plane shows no fitting or compression phase';
+  return {layer: null, estimator: null, params: null, kind: 'chance', message};
 }
 
-function deadWarning(layer: LayerInfo, deadFinal: number | null, unit: string, epoch: number | null): string | null {
+function deadWarning(layer: LayerInfo, deadFinal: number | null, unit: string, epoch: number | null): ValidityWarning | null {
   if (deadFinal === null || deadFraction(deadFinal, unit, layer.width) < 1) return null;
-  return `${layerName(layer)}: all ${layer.width} units are dead at the final snapshot (epoch ${epoch ?? '?'}); it passes no information`;
+  return {layer: layer.name, estimator: ACT_STATS, params: null, kind: 'dead', message: `${layerName(layer)}: all ${layer.width} units are dead at the final snapshot (epoch ${epoch ?? '?'}); it passes no information`};
 }
 
-function ceilingWarnings(layer: LayerInfo, groups: readonly MiGroup[]): string[] {
-  const out: string[] = [];
-  for (const g of groups) {
-    const ixt = g.rows.filter((r) => r.layerIndex === layer.index && r.quantity === 'I_XT');
-    if (ixt.length > 0 && ixt.every((r) => r.atCeiling)) {
-      out.push(
-        `estimator ceiling: compression cannot be seen — ${layerName(layer)}, ${groupLabel(g)}: I(X;T) is at the estimator's ceiling at every snapshot`,
-      );
-    }
-  }
-  return out;
+/** Estimators preferred for headline numbers, most direct first; others follow in report order. */
+export const HEADLINE_ORDER = ['mi.bin', 'mi.binwidth', 'mi.ebab', 'mi.kde', 'mi.akde', 'mi.adaptmax'] as const;
+
+/** The first MI summary of a layer that carries no validity warning (see HEADLINE_ORDER). */
+export function headlineOf(layer: string, mi: readonly MiSummary[], warnings: readonly ValidityWarning[]): MiSummary | null {
+  const rank = (e: string) => {
+    const i = (HEADLINE_ORDER as readonly string[]).indexOf(e);
+    return i < 0 ? HEADLINE_ORDER.length : i;
+  };
+  const ordered = mi.map((m, i) => ({m, i})).sort((a, b) => rank(a.m.estimator) - rank(b.m.estimator) || a.i - b.i);
+  return ordered.find(({m}) => m.compression !== null && !isFlagged(warnings, layer, m.estimator, m.params))?.m ?? null;
 }
 
 /** Summarises a run. Pure; key order is fixed so the JSON is stable. */
@@ -127,24 +128,27 @@ export function summarize(input: ReportInput): ReportSummary {
   const groups = miGroups(input.metrics);
   const deadRows = activationRows(input.metrics, 'dead_units');
   const localRankRows = localRankGroups(input.metrics)[0]?.rows ?? [];
-  const firstHidden = input.layers.find((l) => l.kind === 'hidden');
-  const warnings: string[] = [];
+  const warnings: ValidityWarning[] = [];
   const chance = chanceWarning(input);
   if (chance) warnings.push(chance);
+  // every layer, the first included: range, scale and ceiling warnings from the data
+  const validity = validityWarnings(input.metrics, input.layers);
 
   const layers: LayerSummary[] = input.layers.map((layer) => {
     const dead = layerSeries(deadRows, layer.index);
     const deadUnitsFinal = lastValue(dead);
     const deadMsg = deadWarning(layer, deadUnitsFinal, deadRows[0]?.unit ?? 'count', dead.length ? dead[dead.length - 1].epoch : null);
     if (deadMsg) warnings.push(deadMsg);
-    if (layer !== firstHidden) warnings.push(...ceilingWarnings(layer, groups));
+    warnings.push(...validity.filter((w) => w.layer === layer.name));
+    const mi = groups.map((g) => miSummary(g, layer.index)).filter((m): m is MiSummary => m !== null);
     const summary: LayerSummary = {
       index: layer.index,
       name: layer.name,
       width: layer.width,
       activation: layer.activation,
       kind: layer.kind,
-      mi: groups.map((g) => miSummary(g, layer.index)).filter((m): m is MiSummary => m !== null),
+      mi,
+      headline: headlineOf(layer.name, mi, validity),
       gradients: gradientSummary(gradientTrajectory(input.training, layer.index)),
       deadUnitsFinal,
     };
@@ -154,6 +158,7 @@ export function summarize(input: ReportInput): ReportSummary {
   });
 
   const final = (q: string): number | null => lastValue(trainingSeries(input.training, q));
+  const lastHidden = [...layers].reverse().find((l) => l.kind === 'hidden');
   return {
     runId: input.runId,
     title: input.title,
@@ -171,6 +176,7 @@ export function summarize(input: ReportInput): ReportSummary {
     },
     final: {trainLoss: final('train_loss'), testLoss: final('test_loss'), trainAcc: final('train_acc'), testAcc: final('test_acc')},
     layers,
+    headline: lastHidden?.headline ? {layer: lastHidden.name, ...lastHidden.headline} : null,
     warnings,
   };
 }

@@ -47,11 +47,19 @@ export function runFacts(input: ReportInput, summary: ReportSummary): [string, s
   ];
 }
 
-/** One row per layer per MI estimator/params. */
+/** Kinds of the validity warnings on one layer and estimator/params, e.g. `range, ceiling`. */
+function warningKinds(summary: ReportSummary, layer: string, estimator: string, params: string): string {
+  const kinds = summary.warnings.filter((w) => w.layer === layer && w.estimator === estimator && w.params === params).map((w) => w.kind);
+  return [...new Set(kinds)].join(', ');
+}
+
+/** One row per layer per MI estimator/params; flagged rows name their warnings, the headline row is marked. */
 export function miTable(summary: ReportSummary): Table {
   const rows: string[][] = [];
   for (const l of summary.layers) {
     for (const m of l.mi) {
+      const flags = warningKinds(summary, l.name, m.estimator, m.params);
+      const headline = l.headline !== null && l.headline.estimator === m.estimator && l.headline.params === m.params;
       rows.push([
         `${l.index} ${l.name}`,
         groupLabel(m),
@@ -62,11 +70,12 @@ export function miTable(summary: ReportSummary): Table {
         fmtBits(m.compression),
         fmtBits(m.finalITY),
         m.unit,
+        flags ? `not valid: ${flags}` : headline ? 'headline' : '',
       ]);
     }
   }
   return {
-    header: ['Layer', 'Estimator', 'Subset', 'max I(X;T)', 'Epoch of max', 'Final I(X;T)', 'Compression', 'Final I(T;Y)', 'Unit'],
+    header: ['Layer', 'Estimator', 'Subset', 'max I(X;T)', 'Epoch of max', 'Final I(X;T)', 'Compression', 'Final I(T;Y)', 'Unit', 'Validity'],
     rows,
   };
 }
@@ -102,6 +111,7 @@ export const LOCAL_RANK_TABLE_NOTE =
   'Mean local rank over the evaluation points (geom.local_rank, first parameter set) at the first and last snapshot epoch and its minimum over snapshots; the bound is the largest rank the layer can have.';
 
 export const MI_TABLE_NOTE =
-  'Compression = max I(X;T) − final I(X;T) over snapshot epochs (final = last snapshot). Values in the unit shown, 3 decimals.';
+  'Compression = max I(X;T) − final I(X;T) over snapshot epochs (final = last snapshot). Values in the unit shown, 3 decimals. ' +
+  'Validity: "not valid" rows carry a warning (range: values outside fixed bins; scale: KDE noise far from the activation scale; ceiling: at log2 N throughout; see docs/metrics.md); "headline" marks the numbers summaries and tdlab runs quote for the layer, from the first estimator without a warning.';
 export const LAYER_TABLE_NOTE =
   'SNR = ‖mean gradient‖ / ‖gradient std‖ over mini-batches; e* is the first snapshot epoch after which SNR < 1 at every later snapshot.';

@@ -1,4 +1,7 @@
+import type {ValidityWarning} from '../metrics/validity.js';
 import type {LayerInfo, MetricRow, TrainingRow} from '../types.js';
+
+export type {ValidityWarning} from '../metrics/validity.js';
 
 /** Everything the report needs about one run. Built by the report stage from the run directory. */
 export interface ReportInput {
@@ -80,6 +83,11 @@ export interface LayerSummary {
   gradients: GradientSummary;
   /** `dead_units` of `act.stats` at the last snapshot epoch, null when not measured. */
   deadUnitsFinal: number | null;
+  /**
+   * The layer's information-plane numbers from the first estimator (in `HEADLINE_ORDER`, then the
+   * others) that carries no validity warning on this layer; null when every one is flagged.
+   */
+  headline: MiSummary | null;
   /** Mean local rank (`geom.local_rank`, first params set); present only when measured for the layer. */
   localRank?: LocalRankSummary;
 }
@@ -107,5 +115,8 @@ export interface ReportSummary {
   dataset: {name: string; n: number; nTrain: number; nTest: number; entropyY: number | null};
   final: {trainLoss: number | null; testLoss: number | null; trainAcc: number | null; testAcc: number | null};
   layers: LayerSummary[];
-  warnings: string[];
+  /** The last hidden layer's headline numbers (what `tdlab runs` shows), null when none is valid. */
+  headline: (MiSummary & {layer: string}) | null;
+  /** Validity warnings (`range`, `scale`, `ceiling`) and run-level ones (`chance`, `dead`). */
+  warnings: ValidityWarning[];
 }

@@ -44,12 +44,12 @@ function timestamp(d = new Date()): string {
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
-/** A fresh run directory `<out>/<name>/<time>-<hash8>[-k]`. */
-function newRunDir(out: string, loaded: LoadedConfig): {runDir: string; runId: string} {
-  const base = `${timestamp()}-${loaded.hash.slice(0, 8)}`;
+/** A fresh run directory `<out>/<name>/<time>-<hash8>[-k]` (created). */
+export function newRunDir(out: string, name: string, configHash: string): {runDir: string; runId: string} {
+  const base = `${timestamp()}-${configHash.slice(0, 8)}`;
   for (let k = 1; ; k++) {
     const runId = k === 1 ? base : `${base}-${k}`;
-    const runDir = join(out, loaded.config.name, runId);
+    const runDir = join(out, name, runId);
     if (!existsSync(runDir)) {
       mkdirSync(runDir, {recursive: true});
       return {runDir, runId};
@@ -88,7 +88,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   } else {
     if (!opts.configFile) throw new UserError('give a config file (e.g. tdlab run configs/tishby.yaml) or --resume <run dir>');
     loaded = loadConfig(opts.configFile, {set: opts.set, seed: opts.seed});
-    ({runDir, runId} = opts.runDir ? claimRunDir(opts.runDir) : newRunDir(opts.out ?? 'runs', loaded));
+    ({runDir, runId} = opts.runDir ? claimRunDir(opts.runDir) : newRunDir(opts.out ?? 'runs', loaded.config.name, loaded.hash));
     prov = newProvenance({runId, name: loaded.config.name, configHash: loaded.hash, seed: loaded.config.seed, argv});
   }
   const {config} = loaded;

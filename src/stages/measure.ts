@@ -12,6 +12,7 @@ import {runPaths} from '../run/paths.js';
 import {formatParams} from '../metrics/params.js';
 import {selectRows} from '../metrics/evaluate.js';
 import type {EstimatorInput} from '../metrics/types.js';
+import {ceilingWarning, diagnosticWarnings, type ValidityWarning} from '../metrics/validity.js';
 import {UserError} from '../util/errors.js';
 import {Rng} from '../util/prng.js';
 
@@ -40,6 +41,11 @@ export interface MeasureResult {
   n: number;
   /** I_XT, I_TY (MI estimators), H (entropy estimators), value (single-number metrics), or the metric's own names. */
   values: Record<string, number>;
+  /**
+   * Validity warnings measured on this input (`range`: values outside fixed bins; `scale`: KDE
+   * noise far from the activation scale; `ceiling`: I(X;T) at log2 N); empty when none apply.
+   */
+  warnings: ValidityWarning[];
 }
 
 /**
@@ -65,10 +71,16 @@ export async function measureFiles(opts: MeasureOptions): Promise<MeasureResult[
     if (x) x = selectRows(x, rows);
   }
   const input: EstimatorInput = {T, y, x, activation: opts.activation, seed: opts.seed ?? 0};
+  const layer = opts.column ?? null;
   return paramSetsFor(est, grid).map((params) => {
-    const vals = est.compute(input, params).filter((v) => opts.labels || v.quantity !== 'I_TY');
+    const all = est.compute(input, params);
+    const vals = all.filter((v) => opts.labels || v.quantity !== 'I_TY');
     const values: Record<string, number> = vals.length === 1 && !['I_XT', 'I_TY', 'H'].includes(vals[0].quantity) ? {value: vals[0].value} : Object.fromEntries(vals.map((v) => [v.quantity, v.value]));
-    return {metric: est.name, params, paramsText: formatParams(params), unit: vals[0]?.unit ?? 'dimensionless', n: T.rows, values} as MeasureResult;
+    const paramsText = formatParams(params);
+    const warnings = diagnosticWarnings(est.name, paramsText, layer, est.diagnose?.(input, params) ?? []);
+    const ixt = all.find((v) => v.quantity === 'I_XT');
+    if (ixt?.ceiling !== undefined && ixt.ceiling > 0 && ixt.value >= 0.99 * ixt.ceiling) warnings.push(ceilingWarning(est.name, paramsText, layer, `(${ixt.value.toFixed(3)} of ${ixt.ceiling.toFixed(3)} ${ixt.unit})`));
+    return {metric: est.name, params, paramsText, unit: vals[0]?.unit ?? 'dimensionless', n: T.rows, values, warnings} as MeasureResult;
   });
 }
 
@@ -122,7 +134,7 @@ async function measureWeights(opts: MeasureOptions): Promise<MeasureResult[]> {
     const vals = net ? metric.compute(net, X, params, opts.seed ?? 0) : await metric.computeModel!(model!, X, params, opts.seed ?? 0, ctx);
     const values = Object.fromEntries(vals.map((v) => [v.layerIndex > 0 ? `${v.layerIndex}.${v.quantity}` : v.quantity, v.value]));
     const n = vals.find((v) => v.n > 0)?.n ?? 0;
-    out.push({metric: metric.name, params, paramsText: formatParams(params), unit: vals[0]?.unit ?? 'dimensionless', n, values} as MeasureResult);
+    out.push({metric: metric.name, params, paramsText: formatParams(params), unit: vals[0]?.unit ?? 'dimensionless', n, values, warnings: []} as MeasureResult);
   }
   return out;
 }

@@ -35,6 +35,7 @@ export function subSchedule(epochs: number[], every: number): Set<number> {
  * distinct, which is the common case (then H(T|X) = 0).
  */
 export function inputIds(x: Float32Array, n: number): Int32Array | undefined {
+  if (x.length === 0) return undefined; // no inputs recorded (an imported run without x.npy)
   const bits = new Int32Array(x.buffer, x.byteOffset, x.length);
   const s = distinctRows(bits, n, x.length / n);
   return s.count === n ? undefined : s.ids;
@@ -137,6 +138,7 @@ async function modelMetricRows(
     const metric = modelMetrics.get(job.name);
     const params = metric.params.parse(job.params) as Record<string, unknown>;
     const subsets = metric.needsInputs ? opts.subsets : ['all'];
+    if (metric.needsInputs && data.x.length === 0) throw new StageError('metrics', `${job.name} needs the inputs, and this run has none (an imported run without x.npy); import again with x.npy`);
     if (model && !metric.computeModel) throw new StageError('metrics', `${job.name} supports dense networks only; ${opts.paths.model} has ${plan.layers.filter((l) => (l.type ?? 'dense') !== 'dense').map((l) => `${l.name} (${l.type})`).join(', ')}`);
     for (const subset of subsets) {
       const sel = subset === 'all' ? undefined : subset === 'train' ? data.trainIdx : data.testIdx;

@@ -38,6 +38,24 @@ export interface RecomputeResult {
 }
 
 /**
+ * `tdlab report`: renders a run's report again from its files (metrics, training log, model),
+ * e.g. after `report.epochAxis` changed in the code or to refresh an older report.
+ */
+export async function rerenderReport(runDir: string, argv?: string[]): Promise<{runDir: string; report: string; status: string; error?: string}> {
+  const paths = runPaths(runDir);
+  if (!existsSync(paths.provenance) || !existsSync(paths.config)) throw new UserError(`${runDir}: not a run directory (no provenance.json/config.yaml); give a path like runs/<name>/<run-id>`);
+  if (!existsSync(paths.metricsArrow)) throw new UserError(`${runDir}: no metrics/metrics.arrow yet; run tdlab metrics ${runDir} first`);
+  const prov = JSON.parse(readFileSync(paths.provenance, 'utf8')) as Provenance;
+  const {config} = loadConfig(paths.config);
+  if (!config.stages.includes('report')) throw new UserError(`${paths.config}: stages has no report`);
+  prov.stages.report = {status: 'pending'};
+  writeJsonAtomic(paths.provenance, prov);
+  const outcome = await runPipeline({resume: runDir, argv});
+  if (outcome.exitCode !== 0) throw new UserError(`report: ${outcome.error ?? 'failed'}`, {exitCode: outcome.exitCode});
+  return {runDir, report: paths.reportHtml, status: outcome.status};
+}
+
+/**
  * `tdlab metrics`: computes estimators on an existing run's snapshots without retraining and
  * adds the values beside the earlier ones in metrics/metrics.{arrow,csv}. Values already present
  * with identical parameters are kept unless `force`.
@@ -69,6 +87,12 @@ export async function recomputeMetrics(opts: RecomputeOptions): Promise<Recomput
     ...(prov.metricsUpdates ?? []),
     {at: new Date().toISOString(), argv: opts.argv ?? [], jobs: jobs.map((j) => ({estimator: j.name, params: j.params, every: j.every, maxRows: j.maxRows ?? null})), subsets, added: merged.added, replaced: merged.replaced, kept: merged.kept},
   ];
+  // the metrics table now exists: a run whose metrics stage never ran (e.g. it failed) must not
+  // have it re-run by the report's resume below, which would replace these values
+  if (prov.stages.metrics?.status !== 'done') {
+    const at = new Date().toISOString();
+    prov.stages.metrics = {status: 'done', startedAt: at, endedAt: at, outputs: ['metrics/metrics.arrow', 'metrics/metrics.csv'], info: {by: 'tdlab metrics', rows: merged.rows.length}};
+  }
   let report: string | null = null;
   if ((opts.report ?? true) && config.stages.includes('report')) {
     prov.stages.report = {status: 'pending'};

@@ -40,7 +40,7 @@ export const reportStage: Stage = {
     writeFileAtomic(paths.reportMd, out.markdown);
     writeJsonAtomic(paths.reportSummary, out.summary);
     writeFileAtomic(paths.reportHtml, out.html); // last: its presence means the report is complete
-    for (const w of (out.summary as {warnings?: string[]}).warnings ?? []) ctx.note(w);
+    for (const w of out.summary.warnings) ctx.note(`${w.kind}: ${w.message}`);
     return {outputs: ['report/index.html', 'report/report.md', 'report/summary.json', ...out.figures.map((f) => `report/figures/${f.file}`)]};
   },
 };

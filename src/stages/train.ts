@@ -1,10 +1,10 @@
 import {mkdirSync} from 'node:fs';
-import {writeArrowFile, type ColumnSpec} from '../io/arrow.js';
 import {writeJsonAtomic} from '../io/atomic.js';
 import {writeTrainingRows} from '../io/tables.js';
 import {writeCheckpoint} from '../model/checkpoint.js';
 import {planModel} from '../model/plan.js';
 import {readDataset} from '../run/dataset.js';
+import {writeActivationSnapshot} from '../run/snapshots.js';
 import {trainModel, type TrainHooks} from '../train/loop.js';
 import {snapshotEpochs} from '../train/schedule.js';
 import {stepFlops} from '../model/flops.js';
@@ -34,8 +34,6 @@ export const trainStage: Stage = {
     const engine = backend === 'webgpu' && process.env.TDLAB_WEBGPU_ENGINE !== 'tfjs' ? 'webgpu' : 'tfjs';
     const meta: Record<string, string> = {run_id: ctx.runId, config_sha256: ctx.configHash, backend, engine, dataset: data.info.name};
     if (adapter) meta.adapter = JSON.stringify(adapter);
-    const layersMeta = JSON.stringify(plan.layers.map(({index, name, type, width, activation, kind, outputShape}) => ({index, name, type, width, activation, kind, shape: outputShape})));
-    const sample = Int32Array.from({length: data.n}, (_, i) => i);
     const rows: TrainingRow[] = [];
     let lastStats = {trainAcc: NaN, epoch: 0};
     let firstAcc = NaN;
@@ -56,17 +54,7 @@ export const trainStage: Stage = {
           ctx.progress(`epoch ${s.epoch}/${cfg.epochs}  loss ${s.trainLoss.toFixed(4)}  acc ${s.trainAcc.toFixed(3)}/${s.testAcc.toFixed(3)}  ${rate} ms/epoch`);
         },
         onSnapshot(epoch, acts, theta) {
-          const cols: ColumnSpec[] = [
-            {name: 'sample', column: {kind: 'int32', values: sample}},
-            {name: 'label', column: {kind: 'int32', values: data.labels}},
-            {name: 'split', column: {kind: 'utf8', values: data.split}},
-            ...plan.layers.map((l, i) => ({
-              name: l.name,
-              column: {kind: 'tensor' as const, values: acts[i], width: l.width},
-              metadata: {layer_index: String(l.index), type: l.type, activation: l.activation, kind: l.kind, shape: JSON.stringify(l.outputShape)},
-            })),
-          ];
-          writeArrowFile(paths.activation(epoch), cols, data.n, {...meta, epoch: String(epoch), layers: layersMeta});
+          writeActivationSnapshot(paths.activation(epoch), epoch, plan.layers, acts, {labels: data.labels, split: data.split}, meta);
           writeCheckpoint(paths.checkpoint(epoch), plan, theta, {...meta, epoch: String(epoch)});
         },
         onGradStats(epoch, stats) {

@@ -7,7 +7,7 @@ import {join, relative} from 'node:path';
 import {parse} from 'yaml';
 import {runPaths} from '../run/paths.js';
 import type {Provenance} from '../run/provenance.js';
-import type {ReportSummary} from '../report/types.js';
+import type {ReportSummary, ValidityWarning} from '../report/types.js';
 import {readProvenance} from './store.js';
 
 export interface LoadedRun {
@@ -81,6 +81,25 @@ export interface RunRow {
   /** The last hidden layer's name and its compression (max - final I(X;T)) per estimator label. */
   lastHidden: string | null;
   compression: Record<string, number | null>;
+  /**
+   * The last hidden layer's compression from the first estimator without a validity warning on it
+   * (report/summary.json `headline`); null when there is none.
+   */
+  headline: {estimator: string; params: string; compression: number | null} | null;
+  /** The report's warnings (summary.json), e.g. `range` for fixed-range bins on unbounded values. */
+  warnings: ValidityWarning[];
+}
+
+/** One line per kind of warning: `mi.bin range (h1, h2, h3)`, `chance`. */
+export function warningSummary(warnings: readonly ValidityWarning[]): string[] {
+  const byKey = new Map<string, string[]>();
+  for (const w of warnings) {
+    const key = w.estimator && w.kind !== 'dead' ? `${w.estimator} ${w.kind}` : w.kind;
+    const layers = byKey.get(key) ?? [];
+    if (w.layer && !layers.includes(w.layer)) layers.push(w.layer);
+    byKey.set(key, layers);
+  }
+  return [...byKey].map(([k, layers]) => (layers.length ? `${k} (${layers.join(', ')})` : k));
 }
 
 /** `mi.bin` when the run has one parameter set of an estimator, else `mi.bin[bins=30;...]`. */
@@ -116,6 +135,9 @@ export function runRow(r: LoadedRun, base = ''): RunRow {
     testAcc: s?.final.testAcc ?? null,
     lastHidden: last?.name ?? null,
     compression,
+    headline: s?.headline ? {estimator: s.headline.estimator, params: s.headline.params, compression: s.headline.compression} : null,
+    // summaries written before warnings were objects hold strings: keep them readable
+    warnings: (s?.warnings ?? []).map((w) => (typeof w === 'string' ? {layer: null, estimator: null, params: null, kind: 'chance' as const, message: w} : w)),
   };
 }
 

@@ -2,6 +2,7 @@ import {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import {discreteMi, distinctRows, labelIds, entropyBits, toUnit} from '../discrete.js';
 import type {Estimator, EstimatorInput, EstimatorValue} from '../types.js';
+import {OUT_OF_RANGE, outOfRangeFraction} from '../validity.js';
 
 const unit = z.enum(['bits', 'nats']).default('bits');
 
@@ -91,6 +92,8 @@ export const miBin: Estimator<z.infer<typeof binParams>> = {
   description: 'fixed-range binning (Shwartz-Ziv & Tishby): float32 edges linspace(lo, hi, bins), left-edge states',
   params: binParams,
   compute: (input, p) => binnedMi(fixedRangeCodes(input.T, p.lo, p.hi, p.bins, p.idnnsQuirks), input, p.unit),
+  // values outside [lo, hi] all share the edge bins (unbounded ReLU units above hi are one state)
+  diagnose: (input, p) => [{quantity: OUT_OF_RANGE, value: outOfRangeFraction(input.T, p.lo, p.hi)}],
 };
 
 const widthParams = z

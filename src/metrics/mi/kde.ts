@@ -2,6 +2,7 @@ import {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import {entropyBits, labelIds, toUnit} from '../discrete.js';
 import type {Estimator, EstimatorInput, EstimatorValue} from '../types.js';
+import {NOISE_TO_SPREAD, noiseToSpread} from '../validity.js';
 
 const unit = z.enum(['bits', 'nats']).default('bits');
 const bound = z.enum(['upper', 'lower']).default('upper');
@@ -333,6 +334,8 @@ export const miKde: Estimator<z.infer<typeof kdeParams>> = {
   description: 'KDE pairwise-distance bounds (Kolchinsky & Tracey; Saxe et al.) with Gaussian noise variance noiseVariance',
   params: kdeParams,
   compute: (input, p) => kdeValues(input, kdeMi(input, p.noiseVariance, p.bound), p.unit),
+  // a fixed noise variance is only meaningful on the scale of the activations
+  diagnose: (input, p) => [{quantity: NOISE_TO_SPREAD, value: noiseToSpread(input.T, p.noiseVariance)}],
 };
 
 const akdeParams = z.object({c: z.number().positive().default(1e-3), bound, unit}).strict();

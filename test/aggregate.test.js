@@ -3,10 +3,20 @@
 import assert from 'node:assert/strict';
 import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {aggregateRuns, buildAggregate, compressionOf, differingKeys, evaluateChecks, flattenConfig, sampleStd} from '../dist/aggregate/index.js';
+import {aggregateRuns, buildAggregate, compressionOf, declaredChecks, differingKeys, evaluateChecks, flattenConfig, sampleStd} from '../dist/aggregate/index.js';
+import {loadConfig} from '../dist/config/load.js';
+import {readSweepFile} from '../dist/sweep/resolve.js';
 import {parseCsv, runAll, runCli, tempDir} from './helpers.js';
 
 const EPOCHS = [0, 10, 100, 1000, 7999];
+
+/** The checks shipped as data: the 12-bit study's (tishby.yaml), Saxe's and Chelombiev's (sweep files). */
+const SHIPPED = {
+  tishby: loadConfig('configs/tishby.yaml').config.checks,
+  saxe: readSweepFile('configs/sweeps/saxe.yaml').spec.checks,
+  l2: readSweepFile('configs/sweeps/chelombiev-l2.yaml').spec.checks,
+};
+const ALL_CHECKS = [...SHIPPED.tishby, ...SHIPPED.saxe, ...SHIPPED.l2];
 const TANH_LAYERS = [1, 2, 3, 4, 5].map((i) => ({index: i, name: `h${i}`, width: [10, 7, 5, 4, 3][i - 1], activation: 'tanh', kind: 'hidden'}));
 const layersOf = (act) => [...TANH_LAYERS.map((l) => ({...l, activation: act})), {index: 6, name: 'out', width: 2, activation: 'softmax', kind: 'output'}];
 
@@ -106,7 +116,7 @@ describe('aggregate: pure functions', function () {
     assert.deepEqual(byAct.groups[0].key, {'model.activation': 'relu'});
   });
 
-  it('evaluates A1/A3/A7 pass and fail on constructed numbers and marks missing ones n/a', function () {
+  it('evaluates the shipped A1/A3/A7 checks (data) pass and fail on constructed numbers and marks missing ones n/a', function () {
     // tanh: last hidden layer and output compress 2 bits, first layer 0.05 at 12 bits, I(T;Y) 0.99
     const tanhSpec = {
       'mi.bin': {...all(() => ({peak: 10, c: 0.5, ity: 0.99})), h1: {peak: 13, c: 0.05, ity: 0.99}, h5: {peak: 6, c: 2, ity: 0.99}, out: {peak: 3, c: 2, ity: 0.99}},
@@ -123,8 +133,10 @@ describe('aggregate: pure functions', function () {
       runs.push(run({dir: `/r/tanh${seed}`, seed, act: 'tanh', spec: tanhSpec}));
       runs.push(run({dir: `/r/relu${seed}`, seed, act: 'relu', spec: reluSpec}));
     }
-    const out = buildAggregate(runs);
+    const out = buildAggregate(runs, {checks: ALL_CHECKS});
     const byId = Object.fromEntries(out.json.checks.map((c) => [c.id, c]));
+    assert.deepEqual([...new Set(out.json.checks.map((c) => c.id))], ALL_CHECKS.map((c) => c.id), 'every declared check, in declaration order, and nothing else');
+    assert.equal(buildAggregate(runs).json.checks.length, 0, 'no checks declared: none evaluated');
     const expect = {
       'A1.1': ['pass', 2],
       'A1.2': ['pass', 2],
@@ -148,26 +160,69 @@ describe('aggregate: pure functions', function () {
     assert.equal(byId['A1.1'].group, 'model.activation=tanh');
     assert.equal(byId['A3.1'].group, 'model.activation=relu');
     assert.deepEqual(Object.keys(byId['A3.1'].detail), ['h1', 'h2', 'h3', 'h4', 'h5']);
+    assert.match(byId['A3.1'].definition, /compression .* of mi\.binwidth\[binWidth=0\.07\] I_XT, the maximum over the hidden layers <= 0\.3; groups with model\.activation=relu, train\.l2=0/);
     // gradient statistics are absent (no training rows) -> n/a with the reason
     assert.equal(byId['A2.1'].status, 'n/a');
     assert.match(byId['A2.1'].note, /no gradient statistics/);
-    // no L2 group -> A8 n/a
+    // no L2 group -> A8 n/a, naming what is missing
     assert.equal(byId['A8.1'].status, 'n/a');
-    assert.match(byId['A8.1'].note, /L2/);
+    assert.match(byId['A8.1'].note, /train\.l2=0\.015/);
 
     // a relu group without mi.ebab -> A7 n/a naming the estimator; no tanh group -> A1 n/a
-    const reluOnly = evaluateChecks([{group: aggregateRuns(runs.filter((r) => r.runDir.includes('relu')).map((r) => ({...r, metrics: r.metrics.filter((m) => m.estimator !== 'mi.ebab')}))).groups[0], runs: runs.filter((r) => r.runDir.includes('relu'))}]);
+    const reluRuns = runs.filter((r) => r.runDir.includes('relu')).map((r) => ({...r, metrics: r.metrics.filter((m) => m.estimator !== 'mi.ebab')}));
+    const reluOnly = evaluateChecks([{group: aggregateRuns(reluRuns).groups[0], runs: reluRuns}], ALL_CHECKS);
     const r = Object.fromEntries(reluOnly.map((c) => [c.id, c]));
     assert.equal(r['A7.1'].status, 'n/a');
-    assert.match(r['A7.1'].note, /no mi\.ebab\[bins=30\] values/);
+    assert.match(r['A7.1'].note, /no mi\.ebab\[bins=30\] I_XT values/);
     assert.equal(r['A1.1'].status, 'n/a');
-    assert.match(r['A1.1'].note, /tanh/);
+    assert.match(r['A1.1'].note, /model\.activation=tanh/);
     assert.equal(r['A1.1'].value, null);
 
-    // fewer than 4 seeds: evaluated, with the caveat in the note
-    const two = Object.fromEntries(buildAggregate(runs.filter((x) => x.seed < 2)).json.checks.map((c) => [c.id, c]));
+    // fewer than 4 seeds, or another setup than the calibration: evaluated, with the caveat in the note
+    const two = Object.fromEntries(buildAggregate(runs.filter((x) => x.seed < 2), {checks: ALL_CHECKS}).json.checks.map((c) => [c.id, c]));
     assert.equal(two['A1.1'].status, 'pass');
-    assert.match(two['A1.1'].note, /2 seed\(s\); the spec asks for >= 4/);
+    assert.match(two['A1.1'].note, /2 seed\(s\); the threshold assumes >= 4/);
+    const short = runs.map((x) => ({...x, config: {...x.config, train: {...x.config.train, epochs: 30}}}));
+    assert.match(Object.fromEntries(buildAggregate(short, {checks: ALL_CHECKS}).json.checks.map((c) => [c.id, c]))['A1.1'].note, /calibrated on train\.epochs=8000 \(these: 30\)/);
+  });
+
+  it('A7 takes "at least two of layers 3-5"; A8 compares the L2 group with the plain ReLU group', function () {
+    // EBAB compresses 0.6 in h4 and h5 only: at least two of three layers pass, the value is the 2nd best
+    const reluSpec = {
+      'mi.binwidth': all(() => ({peak: 9, c: 0.1})),
+      'mi.ebab': {h3: {peak: 9, c: 0}, h4: {peak: 9, c: 0.6}, h5: {peak: 9, c: 0.9}},
+    };
+    const l2Spec = {'mi.binwidth': {...all(() => ({peak: 9, c: 1.2})), h2: {peak: 5, c: 1.1}, h3: {peak: 5.5, c: 1.3}, h4: {peak: 6, c: 1.5}, h5: {peak: 5, c: 1.4}}};
+    const runs = [];
+    for (const seed of [0, 1, 2]) {
+      runs.push(run({dir: `/r/relu${seed}`, seed, act: 'relu', spec: reluSpec}));
+      runs.push(run({dir: `/r/l2${seed}`, seed, act: 'relu', l2: 0.015, spec: l2Spec}));
+    }
+    const checks = buildAggregate(runs, {checks: ALL_CHECKS}).json.checks;
+    const byId = Object.fromEntries(checks.map((c) => [c.id, c]));
+    assert.equal(checks.filter((c) => c.id === 'A7.1').length, 1, 'A7 applies to the plain ReLU group only');
+    const a71 = byId['A7.1'];
+    assert.equal(a71.group, 'train.l2=0');
+    assert.equal(a71.status, 'pass');
+    assert.ok(Math.abs(a71.value - 0.6) < 1e-12, `2nd largest of 0, 0.6, 0.9: ${a71.value}`);
+    const a72 = byId['A7.2'];
+    assert.ok(Math.abs(a72.value - 6) < 1e-9, `2nd largest of 0/0.1, 0.6/0.1, 0.9/0.1: ${a72.value}`);
+    const a81 = byId['A8.1'];
+    assert.equal(a81.status, 'pass');
+    assert.ok(Math.abs(a81.value - 1.1) < 1e-12);
+    const a82 = byId['A8.2'];
+    assert.ok(Math.abs(a82.value - 1.0) < 1e-12, `min over h2-h5 of (L2 - plain) compression: ${a82.value}`);
+    const a83 = byId['A8.3'];
+    // final I(X;T) = peak - c: h2 3.9, h3 4.2, h4 4.5, h5 3.6 -> spread 0.9
+    assert.ok(Math.abs(a83.value - 0.9) < 1e-12, a83.value);
+    assert.equal(a83.status, 'pass');
+    const a84 = byId['A8.4'];
+    assert.equal(a84.status, 'fail', 'plain ReLU layers all end at 8.9 bits: spread 0');
+    // conflicting declarations: the first wins, the second is reported
+    const changed = {...SHIPPED.tishby[0], threshold: 9};
+    const d = declaredChecks([SHIPPED.tishby[0]], [{checks: [changed]}]);
+    assert.equal(d.checks[0].threshold, 1.5);
+    assert.match(d.warnings[0], /A1\.1 is declared differently/);
   });
 
   it('renders HTML with inline SVG bands, Markdown and a tidy CSV', function () {
@@ -217,21 +272,23 @@ describe('aggregate: CLI on 4 real runs (tanh/relu x 2 seeds, 30 epochs)', funct
         }
       }
     }
-    const ids = file.checks.map((c) => c.id);
-    for (const id of ['A1.1', 'A1.5', 'A2.1', 'A3.1', 'A3.2', 'A7.1', 'A7.2', 'A8.1']) assert.ok(ids.includes(id), id);
+    // only the checks the runs' config (configs/tishby.yaml) declares: A1 and A2
+    assert.deepEqual([...new Set(file.checks.map((c) => c.id))], ['A1.1', 'A1.2', 'A1.3', 'A1.4', 'A1.5', 'A2.1', 'A2.2']);
     for (const c of file.checks) {
       assert.ok(['pass', 'fail', 'n/a'].includes(c.status));
       assert.equal(typeof c.threshold, 'number');
+      assert.equal(typeof c.definition, 'string');
       if (c.status !== 'n/a') assert.equal(typeof c.value, 'number');
     }
-    assert.equal(file.checks.find((c) => c.id === 'A3.1').group, 'model.activation=relu');
+    assert.equal(file.checks.find((c) => c.id === 'A1.1').group, 'model.activation=tanh');
     assert.match(file.checks.find((c) => c.id === 'A1.1').note, /2 seed/);
     const csv = parseCsv(readFileSync(join(outDir, 'compression.csv'), 'utf8'));
     assert.equal(csv.length, 2 * 2 * 6 * 4, 'group x seed x layer x estimator');
     assert.ok(csv.every((row) => row['model.activation'] === 'tanh' || row['model.activation'] === 'relu'));
     const html = readFileSync(join(outDir, 'index.html'), 'utf8');
     assert.match(html, /<svg/);
-    assert.match(html, /A3\.1/);
+    assert.match(html, /A1\.1/);
+    assert.match(html, /groups with model\.activation=tanh/, 'the definition is shown');
   });
 
   it('takes run directories and --group-by/--out; a sweep.json index; unknown keys are usage errors', async function () {
@@ -246,10 +303,13 @@ describe('aggregate: CLI on 4 real runs (tanh/relu x 2 seeds, 30 epochs)', funct
     const sweep = tempDir('tdlab-sweep-');
     const points = runDirs.map((d, i) => ({runDir: d, overrides: [], seed: i, configHash: 'x', status: 'done'}));
     points.push({runDir: 'missing/run', overrides: [], seed: 9, configHash: 'y', status: 'pending'});
-    writeFileSync(join(sweep, 'sweep.json'), JSON.stringify({points}));
+    writeFileSync(join(sweep, 'sweep.json'), JSON.stringify({points, checks: SHIPPED.saxe}));
     const s = JSON.parse((await runCli(['aggregate', sweep, '--json'])).stdout);
     assert.equal(s.runs, 4);
     assert.equal(s.skipped.length, 1);
+    // the sweep's checks (sweep.json) come first, then the configs' A1/A2
+    assert.deepEqual([...new Set(s.checks.map((c) => c.id))], [...SHIPPED.saxe.map((c) => c.id), 'A1.1', 'A1.2', 'A1.3', 'A1.4', 'A1.5', 'A2.1', 'A2.2']);
+    assert.equal(s.checks.find((c) => c.id === 'A3.1').group, 'model.activation=relu');
     assert.ok(existsSync(join(sweep, 'aggregate', 'aggregate.json')));
     const bad = await runCli(['aggregate', dir, '--group-by', 'model.nope']);
     assert.equal(bad.code, 2);

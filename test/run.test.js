@@ -307,6 +307,8 @@ describe('tdlab run (end to end, tiny runs)', function () {
             expected.set(`${e}|${l}|mi.bin|${q}`, bin[q]);
             expected.set(`${e}|${l}|mi.binwidth|${q}`, width[q]);
           }
+          // the validity diagnostic of mi.bin: the fraction of values outside [lo, hi] = [-1, 1]
+          expected.set(`${e}|${l}|mi.bin|out_of_range`, T.values.filter((v) => v < -1 || v > 1).length / T.values.length);
         }
       }
     });
@@ -341,11 +343,11 @@ describe('tdlab run (end to end, tiny runs)', function () {
         compared++;
       }
       assert.equal(compared, expected.size, 'every recomputed value has its row');
-      assert.equal(compared, SNAPSHOTS.length * LAYERS.length * 2 * 2);
+      assert.equal(compared, SNAPSHOTS.length * LAYERS.length * (2 * 2 + 1));
     });
 
     it('the recomputed values are not degenerate (narrow layers below the 12-bit ceiling, I(T;Y) > 0)', function () {
-      const vals = [...expected.entries()];
+      const vals = [...expected.entries()].filter(([k]) => k.includes('|I_'));
       assert.ok(vals.some(([k, v]) => k.includes('|I_XT') && v < 11), 'some I(X;T) below 11 bits');
       assert.ok(vals.every(([, v]) => v >= -1e-12 && v <= 12 + 1e-9), 'all within [0, 12]');
       assert.ok(vals.some(([k, v]) => k.includes('|I_TY') && v > 0.05), 'I(T;Y) > 0 somewhere');

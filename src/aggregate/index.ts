@@ -3,6 +3,7 @@
  * HTML, Markdown and CSV. The `aggregate` command finds and reads the runs and writes the files.
  */
 import {aggregateRuns, type AggregateRun} from './build.js';
+import type {CheckSpec} from '../config/checks.js';
 import {evaluateChecks} from './checks.js';
 import {buildFigures, compressionCsv, renderHtml, renderMarkdown, type AggregateFigure, type AggregateJson, type BandKind} from './render.js';
 
@@ -13,6 +14,10 @@ export interface AggregateOptions {
   /** Runs that were found but not aggregated, with reasons (reported). */
   skipped?: {runDir: string; reason: string}[];
   title?: string;
+  /** Checks declared by the sweep and run configs (see declaredChecks); none: no checks section. */
+  checks?: CheckSpec[];
+  /** Epoch axis of the figures (default log). */
+  epochAxis?: 'log' | 'linear';
 }
 
 export interface AggregateOutput {
@@ -27,7 +32,7 @@ export function buildAggregate(runs: readonly AggregateRun[], opts: AggregateOpt
   const band = opts.band ?? 'std';
   const res = aggregateRuns(runs, opts.groupBy);
   const byDir = new Map(runs.map((r) => [r.runDir, r]));
-  const checks = evaluateChecks(res.groups.map((group) => ({group, runs: group.runs.map((d) => byDir.get(d) as AggregateRun)})));
+  const checks = evaluateChecks(res.groups.map((group) => ({group, runs: group.runs.map((d) => byDir.get(d) as AggregateRun)})), opts.checks ?? []);
   const json: AggregateJson = {
     groupBy: res.groupBy,
     band,
@@ -43,5 +48,5 @@ export function buildAggregate(runs: readonly AggregateRun[], opts: AggregateOpt
 }
 
 export {aggregateRuns, aggregateGroup, compressionOf, meanTrajectory, sampleStd, seedStats, type AggregateRun} from './build.js';
-export {evaluateChecks, type CheckResult} from './checks.js';
+export {checkDefinition, declaredChecks, evaluateChecks, type CheckResult} from './checks.js';
 export {differingKeys, flattenConfig, groupBy} from './group.js';

@@ -3,7 +3,10 @@ import {Args, Flags} from '@oclif/core';
 import {buildAggregate} from '../aggregate/index.js';
 import {differingKeys, flattenConfig} from '../aggregate/group.js';
 import type {AggregateJson} from '../aggregate/render.js';
+import {declaredChecks} from '../aggregate/checks.js';
 import {findRuns, loadRun} from '../aggregate/runs.js';
+import {readSweepIndex} from '../sweep/store.js';
+import {existsSync} from 'node:fs';
 import {writeFileAtomic, writeJsonAtomic} from '../io/atomic.js';
 import {UserError} from '../util/errors.js';
 import {BaseCommand} from '../cli/base-command.js';
@@ -16,12 +19,12 @@ function timestamp(d = new Date()): string {
 export type AggregateCommandResult = AggregateJson & {files: {dir: string; html: string; markdown: string; json: string; csv: string | null; figures: string[]}};
 
 export default class Aggregate extends BaseCommand {
-  static override description = `One report across runs: information planes as mean and spread over seeds, compression per seed, and the spec's acceptance checks
+  static override description = `One report across runs: information planes as mean and spread over seeds, compression per seed, and the checks the sweep and configs declare
 
 Reads each run's resolved config.yaml and metrics/metrics.arrow, groups the runs by the swept config keys (default: every key whose value differs between runs, except seed; choose with --group-by) and, per group, layer and MI estimator/parameter set, reports:
   - information-plane trajectories: mean over seeds (thick), each seed (thin), and a band (--band std: mean ± sample std; --band range: min..max) in the I-vs-epoch figures;
   - compression C = max over snapshots of I(X;T) - I(X;T) at the last snapshot, per seed, with mean and sample std;
-  - the acceptance checks of spec 9.1-9.4 (A1, A2, A3, A7, A8) where a group fits: pass/fail with value and threshold, or n/a with the reason. Roles come from the runs: "tanh"/"relu" = every hidden layer has that activation; L2 from train.l2.
+  - the checks declared under checks: in the sweep file (sweep.json) and in the runs' configs, each on every group whose runs match its where: - pass/fail with value, threshold and definition, or n/a with the reason (docs/metrics.md, "Checks"; configs/tishby.yaml and configs/sweeps/*.yaml ship the 12-bit, Saxe and Chelombiev checks).
 
 Writes <out>/aggregate/index.html (self-contained), aggregate.md (+ figures/*.svg), aggregate.json and, with --csv, compression.csv (one row per group x run x layer x estimator; also printed on stdout unless --json). Default <out>: the sweep directory, or runs/aggregate-<time> when run directories are listed.`;
   static override enableJsonFlag = true;
@@ -58,7 +61,10 @@ Writes <out>/aggregate/index.html (self-contained), aggregate.md (+ figures/*.sv
         }
       }
     }
-    const out = buildAggregate(runs, {groupBy: groupBy && groupBy.length ? groupBy : undefined, band: flags.band as 'std' | 'range', skipped: found.skipped});
+    const sweepChecks = found.sweepDir && existsSync(join(found.sweepDir, 'sweep.json')) ? (readSweepIndex(found.sweepDir).checks ?? []) : [];
+    const declared = declaredChecks(sweepChecks, runs.map((r) => r.config));
+    const out = buildAggregate(runs, {groupBy: groupBy && groupBy.length ? groupBy : undefined, band: flags.band as 'std' | 'range', skipped: found.skipped, checks: declared.checks});
+    out.json.warnings.push(...declared.warnings);
 
     const base = flags.out ?? found.sweepDir ?? join('runs', `aggregate-${timestamp()}`);
     const dir = join(base, 'aggregate');
@@ -89,10 +95,15 @@ Writes <out>/aggregate/index.html (self-contained), aggregate.md (+ figures/*.sv
     const lines = [`${j.runs} runs, ${j.groups.length} group(s) by ${j.groupBy.length ? j.groupBy.join(', ') : '(none)'}:`];
     for (const g of j.groups) lines.push(`  ${g.label}: ${g.runs.length} run(s), seeds ${g.seeds.join(', ')}`);
     for (const s of j.skipped) lines.push(`  skipped ${s.runDir}: ${s.reason}`);
-    lines.push('checks:');
+    lines.push(j.checks.length ? 'checks (declared in the sweep file and configs; docs/metrics.md):' : 'checks: none declared (add checks: to the config or sweep file; docs/metrics.md)');
+    const defined = new Set<string>();
     for (const c of j.checks) {
+      if (!defined.has(c.id)) {
+        defined.add(c.id);
+        lines.push(`  ${c.id}: ${c.description === c.definition ? c.definition : `${c.description} (${c.definition})`}`);
+      }
       const v = c.value === null ? '' : ` ${c.value.toFixed(3)} ${c.op} ${c.threshold}`;
-      lines.push(`  ${c.id.padEnd(5)} ${c.status.toUpperCase().padEnd(4)}${c.group ? ` [${c.group}]` : ''}${v}${c.status === 'n/a' && c.note ? ` (${c.note})` : ''}`);
+      lines.push(`    ${c.status.toUpperCase().padEnd(4)}${c.group ? ` [${c.group}]` : ''}${v}${c.note ? ` (${c.note})` : ''}`);
     }
     for (const w of j.warnings) lines.push(`warning: ${w}`);
     return lines.join('\n');

@@ -62,7 +62,13 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   }
   const config = fillRegisteredDefaults(resolved as Config);
   checkSemantics(config, file);
-  return {config, hash: sha256(canonicalJson(config)), file};
+  return {config, hash: configHash(config), file};
+}
+
+/** sha256 of the canonical JSON of a resolved config, without `checks` (they judge runs, they do not make them). */
+export function configHash(config: Config): string {
+  const {checks: _checks, ...rest} = config;
+  return sha256(canonicalJson(rest));
 }
 
 /** Checks that need more than one field: the snapshot schedule against the epochs, and stage order. */

@@ -1,4 +1,5 @@
 import {z} from 'zod';
+import {checksSchema} from './checks.js';
 import {datasets} from '../data/registry.js';
 import {anyMetric, estimators, isMetricName, modelMetrics} from '../metrics/registry.js';
 import {activations} from '../model/activations.js';
@@ -151,7 +152,15 @@ const metrics = z
   })
   .strict();
 
-const report = z.object({title: z.string().optional()}).strict();
+const report = z
+  .object({
+    title: z.string().optional(),
+    /** Epoch axis of the report's figures: log10(epoch + 1) (absent = log) or linear. */
+    epochAxis: z.enum(['log', 'linear']).optional(),
+    /** Same y range for the panels of different estimators in the MI-against-epoch figures (absent = false). */
+    shareEstimatorAxes: z.boolean().optional(),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
@@ -166,6 +175,11 @@ export const configSchema = z
     train: train.default({}),
     metrics: metrics.default({}),
     report: report.default({}),
+    /**
+     * Acceptance checks `tdlab aggregate` evaluates on groups of runs (src/config/checks.ts). Not
+     * part of the config hash: editing a check does not make a run stale.
+     */
+    checks: checksSchema.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -1,6 +1,7 @@
 /**
  * The sweep index (`sweep.json`) and the resume decisions. Pure: no I/O here.
  */
+import type {CheckSpec} from '../config/checks.js';
 import type {Provenance} from '../run/provenance.js';
 import type {SlurmSpec} from './spec.js';
 
@@ -40,6 +41,8 @@ export interface SweepIndex {
   seeds: number[] | null;
   fixed: string[];
   slurm: SlurmSpec;
+  /** Acceptance checks declared in the sweep file (tdlab aggregate evaluates them with the base config's). */
+  checks?: CheckSpec[];
   /** The last Slurm submission, while it may still be active. */
   slurmJob: {jobId: string; script: string; indices: number[]; submittedAt: string} | null;
   updatedAt: string;

@@ -74,6 +74,7 @@ export function newSweepIndex(r: ResolvedSweep, previous: SweepIndex | null): Sw
     seeds: r.spec.seeds ?? null,
     fixed: r.spec.set.map(([k, v]) => formatOverride(k, v)),
     slurm: r.spec.slurm,
+    checks: r.spec.checks,
     slurmJob: previous?.slurmJob ?? null,
     updatedAt: new Date().toISOString(),
     counts: {total: 0, pending: 0, running: 0, done: 0, failed: 0, interrupted: 0},

@@ -12,11 +12,13 @@
  * seeds: 0..9                     # crossed with every setting (innermost)
  * sample: {n: 4, seed: 0}         # seeded random sampling of the settings instead of the grid
  * slurm: {partition: debug, cpus: 1, mem: 2G, time: "02:00:00", throttle: 2}
+ * checks: [...]                   # acceptance checks for tdlab aggregate (src/config/checks.ts)
  * ```
  */
 import {isDeepStrictEqual} from 'node:util';
 import {parseDocument, stringify} from 'yaml';
 import {z} from 'zod';
+import {checksSchema, type CheckSpec} from '../config/checks.js';
 import {Rng} from '../util/prng.js';
 
 export class SweepSpecError extends Error {}
@@ -64,6 +66,8 @@ const sweepSchema = z
     seeds: z.union([z.string(), z.number().int().min(0), z.array(z.number().int().min(0)).min(1)]).optional(),
     sample: z.object({n: z.number().int().positive(), seed: z.number().int().min(0).default(0)}).strict().optional(),
     slurm: slurmSchema.default({}),
+    /** Acceptance checks tdlab aggregate evaluates on this sweep (src/config/checks.ts). */
+    checks: checksSchema.default([]),
   })
   .strict();
 
@@ -83,6 +87,7 @@ export interface SweepSpec {
   seeds?: number[];
   sample?: {n: number; seed: number};
   slurm: SlurmSpec;
+  checks: CheckSpec[];
 }
 
 /** One point before it is resolved against the base config. */
@@ -190,7 +195,7 @@ export function parseSweepText(text: string, file: string, defaultName: string):
     if (seeds.some((x) => x < 0)) throw new SweepSpecError(`${file}: seeds: seeds must be >= 0`);
     if (new Set(seeds).size !== seeds.length) throw new SweepSpecError(`${file}: seeds: repeated seed`);
   }
-  return {name: s.name ?? defaultName, base: s.base, set, axes, seeds, sample: s.sample, slurm: s.slurm};
+  return {name: s.name ?? defaultName, base: s.base, set, axes, seeds, sample: s.sample, slurm: s.slurm, checks: s.checks};
 }
 
 /** `key=value` in `--set` syntax: the value as one-line YAML, so parsing it gives it back. */

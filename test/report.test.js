@@ -1,141 +1,6 @@
 import {expect} from 'chai';
 import {buildReport, summarize} from '../dist/report/index.js';
-
-// ---------------------------------------------------------------------------------------------
-// Synthetic run: 3 hidden tanh layers + softmax output, epochs 0..100, log-spaced snapshots.
-
-const SNAPSHOTS = [0, 1, 2, 4, 8, 16, 32, 64, 99];
-const LAYERS = [
-  {index: 1, name: 'dense_1', width: 10, activation: 'tanh', kind: 'hidden'},
-  {index: 2, name: 'dense_2', width: 7, activation: 'tanh', kind: 'hidden'},
-  {index: 3, name: 'dense_3', width: 5, activation: 'tanh', kind: 'hidden'},
-  {index: 4, name: 'output', width: 2, activation: 'softmax', kind: 'output'},
-];
-/** I(X;T) per layer at the snapshot epochs (mi.bin, bins=30, subset all). */
-const IXT = {
-  1: [6, 7, 8, 8.5, 9, 9.2, 9.3, 9.3, 9.3],
-  2: [4, 5, 6, 6.5, 7, 7.2, 7.0, 6.8, 6.5],
-  3: [2, 2.5, 3, 3.8, 4.5, 5, 4.6, 4.0, 3.5],
-  4: [1, 1.2, 1.5, 1.8, 2, 2.1, 2.0, 1.9, 1.9],
-};
-const ITY = [0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 0.93, 0.95, 0.96];
-/** Gradient mean norm = C / (1 + epoch), std norm = 0.1, so SNR = 10 C / (1 + epoch). */
-const GRAD_C = {1: 1, 2: 1, 3: 3, 4: 100};
-
-function metric(epoch, layerIndex, estimator, quantity, params, subset, value, extra = {}) {
-  const layer = LAYERS.find((l) => l.index === layerIndex);
-  return {epoch, layerIndex, layer: layer.name, estimator, quantity, params, subset, n: 4096, value, unit: 'bits', atCeiling: false, ...extra};
-}
-
-function makeInput({acc = 'learns', deadLayer = null} = {}) {
-  const metrics = [];
-  SNAPSHOTS.forEach((epoch, s) => {
-    for (const l of LAYERS) {
-      const i = l.index;
-      // mi.bin bins=30: the reference numbers; layer 1 sits at the log2 N ceiling (normal, no warning).
-      metrics.push(metric(epoch, i, 'mi.bin', 'I_XT', 'bins=30', 'all', IXT[i][s], {atCeiling: i === 1}));
-      metrics.push(metric(epoch, i, 'mi.bin', 'I_TY', 'bins=30', 'all', ITY[s]));
-      // The same estimator on the train subset must be ignored in favour of `all`.
-      metrics.push(metric(epoch, i, 'mi.bin', 'I_XT', 'bins=30', 'train', 100 + s));
-      metrics.push(metric(epoch, i, 'mi.bin', 'I_TY', 'bins=30', 'train', 100));
-      // mi.bin bins=100: layers 1 and 2 at the ceiling throughout -> warning for layer 2 only.
-      metrics.push(metric(epoch, i, 'mi.bin', 'I_XT', 'bins=100', 'all', 12, {atCeiling: i <= 2}));
-      metrics.push(metric(epoch, i, 'mi.bin', 'I_TY', 'bins=100', 'all', ITY[s]));
-      // mi.kde noise=0.1: half the binning values.
-      metrics.push(metric(epoch, i, 'mi.kde', 'I_XT', 'noise=0.1', 'all', IXT[i][s] / 2));
-      metrics.push(metric(epoch, i, 'mi.kde', 'I_TY', 'noise=0.1', 'all', ITY[s] * 0.9));
-      const dead = deadLayer === i && s === SNAPSHOTS.length - 1 ? l.width : Math.min(s % 3, l.width - 1);
-      metrics.push({...metric(epoch, i, 'act.stats', 'dead_units', '', 'all', dead), unit: 'count'});
-      metrics.push({...metric(epoch, i, 'act.stats', 'saturated_frac', '', 'all', 0.05 * s), unit: 'dimensionless'});
-    }
-  });
-  const training = [];
-  for (let e = 0; e <= 100; e++) {
-    const t = Math.log10(e + 1) / 2;
-    const trainAcc = acc === 'learns' ? 0.5 + 0.48 * Math.min(1, t) : acc === 'flat' ? 0.5 + 0.004 * Math.sin(e) : 0.5 + 0.06 * Math.min(1, t);
-    training.push({epoch: e, layerIndex: -1, layer: '', quantity: 'train_loss', value: 0.7 * (1 - 0.9 * Math.min(1, t)) + 0.01});
-    training.push({epoch: e, layerIndex: -1, layer: '', quantity: 'test_loss', value: 0.7 * (1 - 0.8 * Math.min(1, t)) + 0.02});
-    training.push({epoch: e, layerIndex: -1, layer: '', quantity: 'train_acc', value: trainAcc});
-    training.push({epoch: e, layerIndex: -1, layer: '', quantity: 'test_acc', value: trainAcc - 0.03 * Math.min(1, t)});
-  }
-  SNAPSHOTS.forEach((epoch) => {
-    for (const l of LAYERS) {
-      let mean = GRAD_C[l.index] / (1 + epoch);
-      if (l.index === 1 && epoch === 32) mean = 0.2; // a blip above the noise: crossing must wait until 64
-      training.push({epoch, layerIndex: l.index, layer: l.name, quantity: 'grad_mean_norm', value: mean});
-      training.push({epoch, layerIndex: l.index, layer: l.name, quantity: 'grad_std_norm', value: 0.1});
-      training.push({epoch, layerIndex: l.index, layer: l.name, quantity: 'grad_snr', value: mean / 0.1});
-    }
-  });
-  return {
-    title: 'tishby',
-    runId: '20240101-000000-abcdef',
-    configHash: 'abcdef0123456789',
-    backend: 'cpu',
-    seed: 7,
-    command: 'tdlab run configs/tishby.yaml --seed 7 --note "<x> & y"',
-    createdAt: '2024-01-01T00:00:00.000Z',
-    layers: LAYERS,
-    metrics,
-    training,
-    snapshotEpochs: SNAPSHOTS,
-    epochs: 100,
-    dataset: {name: 'tishby-12bit', n: 4096, nTrain: 3482, nTest: 614, entropyY: 1},
-    configYaml: 'name: tishby\nmodel:\n  widths: [10, 7, 5]\n  note: "<script>alert(1)</script>"\n',
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Geometry, entropy and weight-feature rows for the same synthetic run.
-
-/** Mean local rank per layer at the snapshot epochs (falls late, after the loss plateau). */
-const LOCAL_RANK = {
-  1: [9.5, 9.6, 9.7, 9.7, 9.4, 8.0, 6.5, 5.0, 5.25],
-  2: [6.8, 6.9, 6.9, 6.5, 6.0, 5.0, 4.0, 3.5, 3.75],
-  3: [4.5, 4.9, 5.0, 4.8, 4.2, 3.0, 2.5, 2.25, 2.25],
-  4: [2, 2, 2, 2, 2, 1.9, 1.8, 1.7, 1.7],
-};
-const LOCAL_RANK_BOUND = {1: 10, 2: 7, 3: 5, 4: 2};
-const WEIGHT_QUANTITIES = [
-  'l1', 'l2', 'trace', 'spectral', 'code_sparsity', 'computational_sparsity', 'mean_singular_value',
-  'var_singular_value', 'mean_w', 'median_w', 'var_w', 'mean_b', 'median_b', 'var_b',
-];
-
-function withGeometry(input, {entropy = true, weights = true} = {}) {
-  const metrics = [...input.metrics];
-  const count = (epoch, i, quantity, value, params = 'points=128;tol=0.01') =>
-    metrics.push({...metric(epoch, i, 'geom.local_rank', quantity, params, 'all', value), n: 128, unit: 'count'});
-  SNAPSHOTS.forEach((epoch, s) => {
-    for (const l of LAYERS) {
-      const i = l.index;
-      const mean = LOCAL_RANK[i][s];
-      const bound = LOCAL_RANK_BOUND[i];
-      count(epoch, i, 'local_rank', mean);
-      count(epoch, i, 'local_rank_numerical', mean);
-      count(epoch, i, 'local_rank_std', 0.5);
-      count(epoch, i, 'local_rank_min', Math.max(0, Math.floor(mean) - 1));
-      count(epoch, i, 'local_rank_max', Math.min(bound, Math.ceil(mean) + 1));
-      count(epoch, i, 'local_rank_bound', bound);
-      count(epoch, i, 's_max_mean', 1 + s / 10);
-      // another subset must be ignored in favour of `all`
-      metrics.push({...metric(epoch, i, 'geom.local_rank', 'local_rank', 'points=128;tol=0.01', 'train', 99), unit: 'count'});
-      if (entropy) {
-        metrics.push(metric(epoch, i, 'geom.dse', 'H', 'sigma=10;t=1', 'all', 3 + i - 0.2 * s));
-        metrics.push({...metric(epoch, i, 'geom.erank', 'value', '', 'all', l.width - s / 4), unit: 'dimensionless'});
-      }
-      if (weights) {
-        // per-layer matrix features are not part of the network-level figure
-        metrics.push({...metric(epoch, i, 'weights.features', 'l2', '', 'all', 1000), unit: 'dimensionless'});
-      }
-    }
-    if (weights) {
-      WEIGHT_QUANTITIES.forEach((q, k) => {
-        metrics.push({epoch, layerIndex: -1, layer: '', estimator: 'weights.features', quantity: q, params: '', subset: 'all', n: 0, value: (k + 1) * (1 + Math.log1p(epoch)) * (q.startsWith('var') ? 1e-4 : 1), unit: 'dimensionless', atCeiling: false});
-      });
-    }
-  });
-  return {...input, metrics};
-}
+import {GRAD_C, ITY, IXT, LAYERS, LOCAL_RANK_BOUND, makeInput, SNAPSHOTS, WEIGHT_QUANTITIES, withGeometry} from './fixtures/report-input.js';
 
 /** Minimal XML well-formedness check: tags balance and nest properly. */
 function assertBalanced(xml) {
@@ -176,7 +41,7 @@ describe('report', () => {
       expect(summary.final.trainAcc).to.be.closeTo(0.98, 1e-9);
       expect(summary.final.trainLoss).to.be.closeTo(0.7 * 0.1 + 0.01, 1e-9);
       expect(Object.keys(summary)).to.deep.equal([
-        'runId', 'title', 'configHash', 'backend', 'seed', 'epochs', 'snapshots', 'dataset', 'final', 'layers', 'warnings',
+        'runId', 'title', 'configHash', 'backend', 'seed', 'epochs', 'snapshots', 'dataset', 'final', 'layers', 'headline', 'warnings',
       ]);
       expect(JSON.parse(JSON.stringify(summary))).to.deep.equal(summary);
     });
@@ -221,26 +86,39 @@ describe('report', () => {
       expect(summary.layers.map((l) => l.deadUnitsFinal)).to.deep.equal([2, 2, 2, 1]);
     });
 
-    it('warns about an estimator ceiling only for layers other than the first', () => {
-      const ceiling = summary.warnings.filter((w) => w.startsWith('estimator ceiling'));
-      expect(ceiling).to.have.length(1);
-      expect(ceiling[0]).to.contain('layer 2').and.contain('mi.bin[bins=100]');
+    it('warns about an estimator ceiling on every layer where it applies, the first included', () => {
+      const ceiling = summary.warnings.filter((w) => w.kind === 'ceiling');
+      expect(ceiling.map((w) => [w.layer, w.estimator, w.params])).to.deep.equal([
+        ['dense_1', 'mi.bin', 'bins=100'],
+        ['dense_1', 'mi.bin', 'bins=30'],
+        ['dense_2', 'mi.bin', 'bins=100'],
+      ]);
+      expect(ceiling[2].message).to.contain('dense_2').and.contain('mi.bin[bins=100]').and.contain('at every snapshot (9)');
+      for (const w of summary.warnings) expect(Object.keys(w)).to.deep.equal(['layer', 'estimator', 'params', 'kind', 'message']);
+    });
+
+    it('takes headline numbers only from estimators without a warning on the layer', () => {
+      // dense_1: mi.bin (both bin counts) at the ceiling -> mi.kde; dense_2: bins=30 is fine
+      expect(summary.layers.map((l) => l.headline && `${l.headline.estimator}[${l.headline.params}]`)).to.deep.equal(['mi.kde[noise=0.1]', 'mi.bin[bins=30]', 'mi.bin[bins=30]', 'mi.bin[bins=30]']);
+      expect(summary.headline.layer).to.equal('dense_3');
+      expect(summary.headline.compression).to.be.closeTo(1.5, 1e-12);
     });
 
     it('warns when accuracy stays at chance, and not otherwise', () => {
-      const chance = (s) => s.warnings.filter((w) => w.startsWith('accuracy stayed at chance'));
+      const chance = (s) => s.warnings.filter((w) => w.kind === 'chance');
       expect(chance(summary)).to.have.length(0);
       expect(chance(summarize(makeInput({acc: 'flat'})))).to.have.length(1);
       expect(chance(summarize(makeInput({acc: 'barely'})))).to.have.length(1); // 0.56 <= 0.55 + 0.02
     });
 
     it('warns when every unit of a layer is dead at the final snapshot', () => {
-      expect(summary.warnings.filter((w) => w.includes('dead'))).to.have.length(0);
+      expect(summary.warnings.filter((w) => w.kind === 'dead')).to.have.length(0);
       const s = summarize(makeInput({deadLayer: 3}));
       expect(s.layers[2].deadUnitsFinal).to.equal(5);
-      const dead = s.warnings.filter((w) => w.includes('units are dead'));
+      const dead = s.warnings.filter((w) => w.kind === 'dead');
       expect(dead).to.have.length(1);
-      expect(dead[0]).to.contain('layer 3');
+      expect(dead[0].layer).to.equal('dense_3');
+      expect(dead[0].message).to.contain('layer 3');
     });
   });
 
@@ -249,8 +127,6 @@ describe('report', () => {
       expect(report.figures.map((f) => f.file)).to.deep.equal([
         'info-plane-mi.bin.svg',
         'info-plane-mi.kde.svg',
-        'mi-vs-epoch-mi.bin.svg',
-        'mi-vs-epoch-mi.kde.svg',
         'training-curves.svg',
         'gradients.svg',
         'activations.svg',
@@ -271,13 +147,21 @@ describe('report', () => {
       }
     });
 
-    it('draws one info-plane panel per estimator parameter set and one trajectory per layer', () => {
+    it('draws a row of plane, I(X;T) and I(T;Y) panels per parameter set, one colour per layer, the ceiling and H(Y)', () => {
       const bin = report.figures.find((f) => f.file === 'info-plane-mi.bin.svg').svg;
-      expect(bin.match(/subset all/g)).to.have.length(2); // bins=30 and bins=100 panels
-      expect(bin.indexOf('bins=30')).to.be.lessThan(bin.indexOf('bins=100'));
-      expect(bin).to.not.contain('subset train');
-      // one point per layer per snapshot per panel
-      expect(bin.match(/<circle/g)).to.have.length(2 * 4 * 9);
+      const titles = [...bin.matchAll(/font-weight="bold">([^<]*)</g)].map((m) => m[1]).filter((t) => t.startsWith('bins'));
+      expect(titles).to.deep.equal(['bins = 30: information plane', 'bins = 30: I(X;T) against epoch', 'bins = 30: I(T;Y) against epoch', 'bins = 100: information plane', 'bins = 100: I(X;T) against epoch', 'bins = 100: I(T;Y) against epoch']);
+      expect(bin).to.contain('subset all').and.not.contain('subset train');
+      // the plane's markers are coloured by layer (not by epoch) and grow with the epoch
+      const l3 = '#2ca02c';
+      const plane = [...bin.matchAll(/<circle cx="[\d.]+" cy="[\d.]+" r="([\d.]+)" fill="([^"]+)" fill-opacity="([\d.]+)"/g)].filter((m) => m[2] === l3);
+      expect(plane).to.have.length(2 * 9);
+      expect(Number(plane[0][1])).to.be.lessThan(Number(plane[8][1]));
+      expect(Number(plane[0][3])).to.be.lessThan(Number(plane[8][3]));
+      // the log2 N ceiling (N = 4096) and H(Y) = 1 bit are drawn and labelled
+      expect(bin).to.contain('log2 N = 12<');
+      expect(bin).to.contain('H(Y) = 1<');
+      expect(bin).to.contain('Information plane: fixed-range binning (mi.bin)');
     });
 
     it('marks the gradient crossing epochs', () => {
@@ -304,14 +188,15 @@ describe('report', () => {
       const tableLines = markdown.split('\n').filter((l) => /^\| \d+ \S+ \| mi\./.test(l));
       expect(tableLines).to.have.length(4 * 3);
       const l3 = tableLines.find((l) => l.startsWith('| 3 dense_3 | mi.bin[bins=30] |'));
-      expect(l3).to.equal('| 3 dense_3 | mi.bin[bins=30] | all | 5.000 | 16 | 3.500 | 1.500 | 0.960 | bits |');
+      expect(l3).to.equal('| 3 dense_3 | mi.bin[bins=30] | all | 5.000 | 16 | 3.500 | 1.500 | 0.960 | bits | headline |');
+      expect(tableLines.find((l) => l.startsWith('| 2 dense_2 | mi.bin[bins=100] |'))).to.match(/\| not valid: ceiling \|$/);
       expect(html).to.contain('<td class="num">1.500</td>');
     });
 
     it('links every figure from the markdown', () => {
       for (const f of report.figures) expect(report.markdown).to.contain(`](figures/${f.file})`);
       expect(report.markdown).to.contain('## Warnings');
-      expect(report.markdown).to.contain('estimator ceiling');
+      expect(report.markdown).to.contain('- **ceiling**: dense\\_2, mi.bin\\[bins=100\\]');
     });
 
     it('is deterministic', () => {
@@ -381,7 +266,7 @@ describe('report', () => {
 
     it('plots entropies and spectra per estimator with units in the axis labels', () => {
       const ent = fig('entropies.svg').svg;
-      expect(ent).to.contain('geom.dse[sigma=10;t=1] · H(T)');
+      expect(ent).to.contain('>diffusion spectral entropy: H(T) (sigma = 10, t = 1)<');
       expect(ent).to.contain('>H(T) [bits]<');
       expect(ent.match(/<circle/g)).to.have.length(4 * 9 + 4); // + one legend marker per layer
       const spec = fig('spectra.svg').svg;
@@ -407,7 +292,7 @@ describe('report', () => {
       for (const layer of geo.summary.layers) {
         expect(layer.localRank).to.deep.equal(expected[layer.index]);
         expect(Object.keys(layer)).to.deep.equal([
-          'index', 'name', 'width', 'activation', 'kind', 'mi', 'gradients', 'deadUnitsFinal', 'localRank',
+          'index', 'name', 'width', 'activation', 'kind', 'mi', 'headline', 'gradients', 'deadUnitsFinal', 'localRank',
         ]);
       }
       expect(JSON.parse(JSON.stringify(geo.summary))).to.deep.equal(geo.summary);
@@ -432,9 +317,11 @@ describe('report', () => {
 
     it('reports without these metrics show only the core sections, figures and numbers (default, flat accuracy, dead layer, bare run)', () => {
       const bare = {...makeInput(), metrics: [], training: makeInput().training.filter((r) => r.layerIndex === -1)};
-      const CORE = ['info-plane-mi.bin.svg', 'info-plane-mi.kde.svg', 'mi-vs-epoch-mi.bin.svg', 'mi-vs-epoch-mi.kde.svg', 'training-curves.svg', 'gradients.svg', 'activations.svg'];
+      const CORE = ['info-plane-mi.bin.svg', 'info-plane-mi.kde.svg', 'training-curves.svg', 'gradients.svg', 'activations.svg'];
       const SECTIONS = ['Warnings', 'Information plane per layer', 'Gradient phases and unit health per layer', 'Figures', 'Configuration'];
       const fmt3 = (v) => v.toFixed(3);
+      // every layer at the ceiling throughout gets the warning, the first included (Markdown-escaped)
+      const CEILINGS = ['**ceiling**: dense\\_1, mi.bin\\[bins=100\\]', '**ceiling**: dense\\_1, mi.bin\\[bins=30\\]', '**ceiling**: dense\\_2, mi.bin\\[bins=100\\]'];
       /** The MI table row of one layer/estimator, computed here from the synthetic series. */
       const miRow = (i, label, ixt, ity) => {
         const max = Math.max(...ixt);
@@ -451,9 +338,9 @@ describe('report', () => {
         return `| ${i} ${l.name} | ${l.width} | ${l.activation} | ${crossing ?? '–'} | ${sig3(early)} | ${sig3(late)} | ${dead} |`;
       };
       const variants = [
-        ['default', makeInput(), {figures: CORE, warnings: ['estimator ceiling'], dead: [2, 2, 2, 1]}],
-        ['flat accuracy', makeInput({acc: 'flat'}), {figures: CORE, warnings: ['accuracy stayed at chance', 'estimator ceiling'], dead: [2, 2, 2, 1]}],
-        ['dead layer 3', makeInput({deadLayer: 3}), {figures: CORE, warnings: ['estimator ceiling', 'layer 3 (dense\\_3): all 5 units are dead'], dead: [2, 2, 5, 1]}],
+        ['default', makeInput(), {figures: CORE, warnings: CEILINGS, dead: [2, 2, 2, 1]}],
+        ['flat accuracy', makeInput({acc: 'flat'}), {figures: CORE, warnings: ['**chance**: accuracy stayed at chance', ...CEILINGS], dead: [2, 2, 2, 1]}],
+        ['dead layer 3', makeInput({deadLayer: 3}), {figures: CORE, warnings: [...CEILINGS, '**dead**: layer 3 (dense\\_3): all 5 units are dead'], dead: [2, 2, 5, 1]}],
         ['bare', bare, {figures: ['training-curves.svg'], warnings: [], dead: null}],
       ];
       for (const [name, inp, want] of variants) {

@@ -1,7 +1,7 @@
 /**
  * Cross-run aggregation: per group of runs (same values of the grouping keys), per layer and MI
  * estimator/parameter set: information-plane trajectories as mean and spread over seeds, and the
- * compression amount C = max over snapshot epochs of I(X;T) - I(X;T) at the last snapshot (spec 9),
+ * compression amount C = max over snapshot epochs of I(X;T) - I(X;T) at the last snapshot (docs/metrics.md, compression),
  * per seed and summarised. Pure functions over loaded runs.
  */
 import {groupLabel, miGroups, miTrajectory, type MiPoint} from '../report/analysis.js';
@@ -83,6 +83,8 @@ export interface SeedTrace {
   runDir: string;
   seed: number;
   points: MiPoint[];
+  /** Rows the values were computed on (largest over the trace): the log2 N ceiling. */
+  n: number;
 }
 
 export interface AggregateResult {
@@ -170,7 +172,7 @@ export function aggregateGroup(runs: readonly AggregateRun[], key: Record<string
         const k = traceKey(li, g.estimator, g.params, g.subset);
         let list = traces.get(k);
         if (!list) traces.set(k, (list = []));
-        list.push({runDir: r.runDir, seed: r.seed, points: miTrajectory(g, li)});
+        list.push({runDir: r.runDir, seed: r.seed, points: miTrajectory(g, li), n: Math.max(0, ...g.rows.filter((row) => row.layerIndex === li).map((row) => row.n))});
         let ests = estimatorsOfLayer.get(li);
         if (!ests) estimatorsOfLayer.set(li, (ests = new Map()));
         if (!ests.has(k)) ests.set(k, {estimator: g.estimator, params: g.params, subset: g.subset, unit: g.unit});

@@ -42,7 +42,8 @@ export function buildAggregate(runs: readonly AggregateRun[], opts: AggregateOpt
     checks,
     warnings: res.warnings,
   };
-  const figures = buildFigures(res, band);
+  const epochKind = opts.epochAxis ?? ((runs[0]?.config.report as {epochAxis?: 'log' | 'linear'} | undefined)?.epochAxis ?? 'log');
+  const figures = buildFigures(res, band, epochKind);
   const title = opts.title ?? 'tdlab aggregate report';
   return {json, figures, html: renderHtml({title, json, figures}), markdown: renderMarkdown({title, json, figures}), csv: compressionCsv(res)};
 }

@@ -4,7 +4,9 @@
  */
 import {toCsv} from '../io/csv.js';
 import {fmtBits} from '../report/tables.js';
-import {escapeXml as esc, qualitativeColor, renderFigure, type LegendItem, type Mark, type PanelSpec, type Point} from '../report/svg.js';
+import {ceilingLine, epochAxis, epochAxisText, ESTIMATOR_NAMES, estimatorTitle, layerColor, layerLegend, layerShortLabel, miCeiling, paramsText, type EpochAxisKind} from '../report/style.js';
+import {escapeXml as esc, PAGE_WIDTH, qualitativeColor, renderFigure, type LegendItem, type Mark, type PanelSpec, type Point} from '../report/svg.js';
+import type {LayerInfo} from '../types.js';
 import {estimatorLabel, traceKey, type AggregateResult, type EstimatorAggregate, type GroupAggregate, type LayerAggregate, type SeedTrace, type Spread} from './build.js';
 import type {CheckResult} from './checks.js';
 import {valueText} from './group.js';
@@ -28,27 +30,6 @@ export interface AggregateJson {
   warnings: string[];
 }
 
-const BAND_DASH = '0.013 0';
-const BAND_OPACITY = 0.18;
-
-/**
- * The SVG toolkit has no filled areas; a band is drawn as a closed outline (upper edge then the
- * lower edge reversed) tagged with a sentinel dash pattern, and the rendered path is then turned
- * into a filled, stroke-less shape. Should the toolkit's output format change, the band degrades
- * to its outline (still correct, just not filled).
- */
-function fillBands(svg: string): string {
-  return svg.replace(/<path d="([^"]+)" stroke="([^"]+)"[^>]*? stroke-dasharray="0\.013 0"[^>]*\/>/g, (_m, d: string, color: string) => `<path d="${d}Z" fill="${color}" fill-opacity="${BAND_OPACITY}" stroke="none"/>`);
-}
-
-function layerColor(i: number): string {
-  return qualitativeColor(i);
-}
-
-function layerShort(l: LayerAggregate): string {
-  return l.kind === 'output' ? 'out' : `L${l.index}`;
-}
-
 function slug(s: string): string {
   return s.replace(/[^A-Za-z0-9._=-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
 }
@@ -57,9 +38,11 @@ function unitLabel(unit: string): string {
   return unit === 'dimensionless' ? '' : ` [${unit}]`;
 }
 
+type Kind = {estimator: string; params: string; subset: string; unit: string};
+
 /** Every (estimator, params, subset) present in any group, in a stable order. */
-function estimatorKinds(groups: readonly GroupAggregate[]): {estimator: string; params: string; subset: string; unit: string}[] {
-  const seen = new Map<string, {estimator: string; params: string; subset: string; unit: string}>();
+function estimatorKinds(groups: readonly GroupAggregate[]): Kind[] {
+  const seen = new Map<string, Kind>();
   for (const g of groups) for (const l of g.layers) for (const e of l.estimators) {
     const k = `${e.estimator}\u0000${e.params}\u0000${e.subset}`;
     if (!seen.has(k)) seen.set(k, {estimator: e.estimator, params: e.params, subset: e.subset, unit: e.unit});
@@ -68,15 +51,21 @@ function estimatorKinds(groups: readonly GroupAggregate[]): {estimator: string; 
   return [...seen.values()].sort((a, b) => c.compare(a.estimator, b.estimator) || c.compare(a.params, b.params) || c.compare(a.subset, b.subset));
 }
 
-function findEst(l: LayerAggregate, kind: {estimator: string; params: string; subset: string}): EstimatorAggregate | undefined {
+function findEst(l: LayerAggregate, kind: Omit<Kind, 'unit'>): EstimatorAggregate | undefined {
   return l.estimators.find((e) => e.estimator === kind.estimator && e.params === kind.params && e.subset === kind.subset);
 }
 
-/** All layers (by index) over groups, for a shared colour per layer. */
-function allLayers(groups: readonly GroupAggregate[]): {index: number; label: string}[] {
-  const m = new Map<number, string>();
-  for (const g of groups) for (const l of g.layers) if (!m.has(l.index)) m.set(l.index, `${layerShort(l)} ${l.layer}${l.width ? ` (width ${l.width})` : ''}`);
-  return [...m.entries()].sort((a, b) => a[0] - b[0]).map(([index, label]) => ({index, label}));
+/** All layers (by index) over groups, for one colour per layer in every panel. */
+function allLayers(groups: readonly GroupAggregate[]): LayerInfo[] {
+  const m = new Map<number, LayerInfo>();
+  for (const g of groups) {
+    for (const l of g.layers) {
+      const seen = m.get(l.index);
+      if (!seen) m.set(l.index, {index: l.index, name: l.layer, width: l.width, activation: l.activation, kind: l.kind});
+      else if (seen.activation !== l.activation) seen.activation = ''; // differs between groups: not named in the legend
+    }
+  }
+  return [...m.values()].sort((a, b) => a.index - b.index);
 }
 
 function bandOf(s: Spread | null, band: BandKind): [number, number] | null {
@@ -86,106 +75,91 @@ function bandOf(s: Spread | null, band: BandKind): [number, number] | null {
 }
 
 const BAND_TEXT: Record<BandKind, string> = {
-  std: 'the shaded band is mean ± one sample standard deviation over seeds (absent where only one seed has the epoch)',
+  std: 'the shaded band is mean ± one sample standard deviation over seeds (absent where only one seed has the epoch), clipped to [0, log2 N]',
   range: 'the shaded band spans the minimum to the maximum over seeds',
 };
 
-function infoPlaneFigure(res: AggregateResult, kind: ReturnType<typeof estimatorKinds>[number]): AggregateFigure {
+/** Largest N behind an estimator's values in the aggregate (from the runs' rows), for the log2 N ceiling. */
+function kindN(res: AggregateResult, kind: Omit<Kind, 'unit'>): number {
+  let n = 0;
+  res.traces.forEach((byKey) => {
+    for (const [key, traces] of byKey) {
+      const [, estimator, params, subset] = key.split('\u0000');
+      if (estimator === kind.estimator && params === kind.params && subset === kind.subset) for (const t of traces) n = Math.max(n, t.n ?? 0);
+    }
+  });
+  return n;
+}
+
+/**
+ * One figure per estimator/params: per group a row of three panels - the information plane (mean
+ * over seeds, thick, and each seed, thin), I(X;T) and I(T;Y) against epoch with the spread band -
+ * one colour per layer, the log2 N ceiling drawn, I(X;T) axes (and I(T;Y) axes) sharing one range
+ * across all groups.
+ */
+function miFigure(res: AggregateResult, kind: Kind, band: BandKind, epochKind: EpochAxisKind): AggregateFigure {
   const layersAll = allLayers(res.groups);
-  const colorOf = (index: number) => layerColor(layersAll.findIndex((l) => l.index === index));
-  const panels: PanelSpec[] = res.groups.map((g, gi) => {
-    const thin: Mark[] = [];
-    const thick: Mark[] = [];
-    const labels: Mark[] = [];
+  const n = kindN(res, kind);
+  const ceiling = miCeiling(n, kind.unit);
+  const clip = (v: number) => Math.min(Math.max(v, 0), ceiling ?? Infinity);
+  const panels: PanelSpec[] = [];
+  res.groups.forEach((g, gi) => {
+    const plane: {thin: Mark[]; thick: Mark[]; labels: Mark[]} = {thin: [], thick: [], labels: []};
+    const time = {ixt: {bands: [] as Mark[], thin: [] as Mark[], thick: [] as Mark[]}, ity: {bands: [] as Mark[], thin: [] as Mark[], thick: [] as Mark[]}};
     for (const l of g.layers) {
       const e = findEst(l, kind);
       if (!e) continue;
-      const c = colorOf(l.index);
-      for (const t of res.traces[gi].get(traceKey(l.index, kind.estimator, kind.params, kind.subset)) ?? []) {
-        const pts = t.points.filter((p) => p.ixt !== null && p.ity !== null).map((p) => [p.ixt, p.ity] as Point);
-        thin.push({type: 'line', points: pts, color: c, width: 0.7, opacity: 0.3});
+      const c = layerColor(layersAll, l);
+      const traces = res.traces[gi].get(traceKey(l.index, kind.estimator, kind.params, kind.subset)) ?? ([] as SeedTrace[]);
+      for (const t of traces) {
+        plane.thin.push({type: 'line', points: t.points.filter((p) => p.ixt !== null && p.ity !== null).map((p) => [p.ixt, p.ity] as Point), color: c, width: 0.7, opacity: 0.3});
       }
       const mean = e.trajectory.filter((p) => p.ixt && p.ity).map((p) => [p.ixt!.mean, p.ity!.mean] as Point);
-      if (mean.length === 0) continue;
-      thick.push({type: 'line', points: mean, color: c, width: 2.2});
-      thick.push({type: 'scatter', points: [{x: mean[mean.length - 1][0], y: mean[mean.length - 1][1], fill: c}], radius: 3.5, stroke: '#ffffff'});
-      labels.push({type: 'label', x: mean[mean.length - 1][0], y: mean[mean.length - 1][1], text: layerShort(l), color: c});
+      if (mean.length) {
+        plane.thick.push({type: 'line', points: mean, color: c, width: 2.2});
+        plane.thick.push({type: 'scatter', points: [{x: mean[mean.length - 1][0], y: mean[mean.length - 1][1], fill: c}], radius: 3.5, stroke: '#ffffff'});
+        plane.labels.push({type: 'label', x: mean[mean.length - 1][0], y: mean[mean.length - 1][1], text: layerShortLabel(l), color: c});
+      }
+      for (const key of ['ixt', 'ity'] as const) {
+        const withBand = e.trajectory.map((p) => ({epoch: p.epoch, b: bandOf(p[key], band)})).filter((p): p is {epoch: number; b: [number, number]} => p.b !== null);
+        if (withBand.length >= 2) time[key].bands.push({type: 'area', points: withBand.map((p) => ({x: p.epoch, lo: clip(p.b[0]), hi: clip(p.b[1])})), color: c, opacity: 0.18});
+        for (const t of traces) time[key].thin.push({type: 'line', points: t.points.filter((p) => p[key] !== null).map((p) => [p.epoch, p[key] as number] as Point), color: c, width: 0.6, opacity: 0.35});
+        time[key].thick.push({type: 'line', points: e.trajectory.filter((p) => p[key]).map((p) => [p.epoch, p[key]!.mean] as Point), color: c, width: 2});
+      }
     }
-    return {
-      title: `${g.label} (${g.runs.length} seed${g.runs.length === 1 ? '' : 's'})`,
-      x: {kind: 'linear', label: `I(X;T)${unitLabel(kind.unit)}`},
-      y: {kind: 'linear', label: `I(T;Y)${unitLabel(kind.unit)}`},
-      marks: [...thin, ...thick, ...labels],
-    };
+    const seeds = `${g.runs.length} seed${g.runs.length === 1 ? '' : 's'}`;
+    const ixtAxis = {kind: 'linear' as const, label: `I(X;T)${unitLabel(kind.unit)}`, min: 0, share: 'ixt'};
+    const ityAxis = {kind: 'linear' as const, label: `I(T;Y)${unitLabel(kind.unit)}`, min: 0, share: 'ity'};
+    const ceilingX = ceiling === null ? [] : [ceilingLine(ceiling, kind.unit, 'x')];
+    const ceilingY = ceiling === null ? [] : [ceilingLine(ceiling, kind.unit, 'y')];
+    panels.push(
+      {title: `${g.label} (${seeds})`, x: ixtAxis, y: ityAxis, marks: [...plane.thin, ...plane.thick, ...plane.labels], vlines: ceilingX},
+      {title: 'I(X;T) against epoch', x: {...epochAxis(epochKind), share: 'epoch'}, y: ixtAxis, marks: [...time.ixt.bands, ...time.ixt.thin, ...time.ixt.thick], hlines: ceilingY},
+      {title: 'I(T;Y) against epoch', x: {...epochAxis(epochKind), share: 'epoch'}, y: ityAxis, marks: [...time.ity.bands, ...time.ity.thin, ...time.ity.thick]},
+    );
   });
   const label = estimatorLabel(kind);
+  const subtitle = [paramsText(kind.params), `subset ${kind.subset}`, n > 0 ? `N = ${n}` : '', `${res.groups.length} group${res.groups.length === 1 ? '' : 's'}, one row each`].filter((t) => t !== '').join(' · ');
   return {
     file: `info-plane-${slug(label)}${kind.subset === 'all' ? '' : `-${slug(kind.subset)}`}.svg`,
-    title: `Information plane, mean over seeds (${label}, subset ${kind.subset})`,
+    title: `Information plane and MI against epoch, mean and spread over seeds: ${estimatorTitle(kind.estimator)}`,
     svg: renderFigure({
-      title: `Information plane — ${label} · subset ${kind.subset}`,
+      title: `Information plane over seeds: ${estimatorTitle(kind.estimator)}`,
+      subtitle,
       panels,
-      columns: Math.min(2, panels.length),
-      panelWidth: 420,
-      panelHeight: 340,
-      legend: layersAll.map((l) => ({label: l.label, color: colorOf(l.index)})),
+      columns: 3,
+      width: PAGE_WIDTH,
+      panelHeight: 320,
+      legend: layerLegend(layersAll),
     }),
     caption:
-      'One panel per group. Thick line: the mean over seeds of each layer\'s (I(X;T), I(T;Y)) at every snapshot epoch (the dot and label mark the last snapshot); thin lines: the individual seeds. ' +
-      'Fitting moves a trajectory up, compression moves it left. The spread over seeds at each epoch is shown in the next figure.',
+      'One row per group. Left: the mean over seeds of each layer\'s (I(X;T), I(T;Y)) at every snapshot epoch (thick; the dot and label mark the last snapshot) and the individual seeds (thin). ' +
+      `Middle and right: I(X;T) and I(T;Y) against epoch, mean over seeds (thick), ${BAND_TEXT[band]}, individual seeds (thin); ${epochAxisText(epochKind)}. ` +
+      'Every I(X;T) axis has the same range, as has every I(T;Y) axis; the dashed line is the estimator\'s ceiling log2 N.',
   };
 }
 
-function epochFigure(res: AggregateResult, kind: ReturnType<typeof estimatorKinds>[number], band: BandKind): AggregateFigure {
-  const layersAll = allLayers(res.groups);
-  const colorOf = (index: number) => layerColor(layersAll.findIndex((l) => l.index === index));
-  const panels: PanelSpec[] = [];
-  res.groups.forEach((g, gi) => {
-    for (const [key, name] of [['ixt', 'I(X;T)'], ['ity', 'I(T;Y)']] as const) {
-      const bands: Mark[] = [];
-      const thin: Mark[] = [];
-      const thick: Mark[] = [];
-      for (const l of g.layers) {
-        const e = findEst(l, kind);
-        if (!e) continue;
-        const c = colorOf(l.index);
-        const withBand = e.trajectory.map((p) => ({epoch: p.epoch, b: bandOf(p[key], band)})).filter((p): p is {epoch: number; b: [number, number]} => p.b !== null);
-        if (withBand.length >= 2) {
-          const outline: Point[] = [...withBand.map((p) => [p.epoch, p.b[1]] as Point), ...withBand.reverse().map((p) => [p.epoch, p.b[0]] as Point)];
-          bands.push({type: 'line', points: outline, color: c, width: 0.6, dash: BAND_DASH, opacity: 0.5});
-        }
-        for (const t of res.traces[gi].get(traceKey(l.index, kind.estimator, kind.params, kind.subset)) ?? ([] as SeedTrace[])) {
-          thin.push({type: 'line', points: t.points.filter((p) => p[key] !== null).map((p) => [p.epoch, p[key] as number] as Point), color: c, width: 0.6, opacity: 0.35});
-        }
-        thick.push({type: 'line', points: e.trajectory.filter((p) => p[key]).map((p) => [p.epoch, p[key]!.mean] as Point), color: c, width: 2});
-      }
-      panels.push({
-        title: `${name} · ${g.label}`,
-        x: {kind: 'epoch', label: 'epoch (log scale)'},
-        y: {kind: 'linear', label: `${name}${unitLabel(kind.unit)}`},
-        marks: [...bands, ...thin, ...thick],
-      });
-    }
-  });
-  const label = estimatorLabel(kind);
-  return {
-    file: `mi-vs-epoch-${slug(label)}${kind.subset === 'all' ? '' : `-${slug(kind.subset)}`}.svg`,
-    title: `I(X;T) and I(T;Y) against epoch, mean and spread over seeds (${label}, subset ${kind.subset})`,
-    svg: fillBands(
-      renderFigure({
-        title: `Mutual information against epoch — ${label} · subset ${kind.subset}`,
-        panels,
-        columns: 2,
-        panelWidth: 400,
-        panelHeight: 260,
-        legend: layersAll.map((l) => ({label: l.label, color: colorOf(l.index)})),
-      }),
-    ),
-    caption: `One row per group. Thick line: mean over seeds; ${BAND_TEXT[band]}; thin lines: individual seeds. The epoch axis is log10(epoch + 1).`,
-  };
-}
-
-function compressionFigure(res: AggregateResult, kinds: ReturnType<typeof estimatorKinds>): AggregateFigure | null {
+function compressionFigure(res: AggregateResult, kinds: readonly Kind[]): AggregateFigure | null {
   const panels: PanelSpec[] = [];
   for (const kind of kinds) {
     const marks: Mark[] = [];
@@ -204,21 +178,22 @@ function compressionFigure(res: AggregateResult, kinds: ReturnType<typeof estima
       if (means.length) marks.push({type: 'line', points: means, color: c, width: 1.8}, {type: 'scatter', points: dots, radius: 2.4});
     });
     if (marks.length === 0) continue;
-    panels.push({title: `${estimatorLabel(kind)} · ${kind.subset}`, x: {kind: 'linear', label: 'layer index (last = output)'}, y: {kind: 'linear', label: `compression C${unitLabel(kind.unit)}`, min: 0}, marks});
+    const p = paramsText(kind.params);
+    panels.push({title: `${ESTIMATOR_NAMES[kind.estimator] ?? kind.estimator}${p ? ` (${p})` : ''}`, x: {kind: 'linear', label: 'layer index (last = output)'}, y: {kind: 'linear', label: `compression C${unitLabel(kind.unit)}`, min: 0}, marks});
   }
   if (panels.length === 0) return null;
   const legend: LegendItem[] = res.groups.map((g, gi) => ({label: g.label, color: qualitativeColor(gi), marker: true}));
   return {
     file: 'compression.svg',
     title: 'Compression per layer: mean (line) and every seed (dots)',
-    svg: renderFigure({title: 'Compression per layer and seed', panels, columns: Math.min(2, panels.length), panelWidth: 400, panelHeight: 260, legend}),
+    svg: renderFigure({title: 'Compression per layer and seed', subtitle: 'one panel per estimator; colours are groups here', panels, columns: Math.min(3, panels.length), panelHeight: 300, shareX: true, legend}),
     caption: 'C = max over snapshot epochs of I(X;T) − I(X;T) at the last snapshot, per layer: lines join the means over seeds, dots are the individual seeds (shifted sideways per group).',
   };
 }
 
-export function buildFigures(res: AggregateResult, band: BandKind): AggregateFigure[] {
+export function buildFigures(res: AggregateResult, band: BandKind, epochKind: EpochAxisKind = 'log'): AggregateFigure[] {
   const kinds = estimatorKinds(res.groups);
-  const out: (AggregateFigure | null)[] = [...kinds.map((k) => infoPlaneFigure(res, k)), ...kinds.map((k) => epochFigure(res, k, band)), compressionFigure(res, kinds)];
+  const out: (AggregateFigure | null)[] = [...kinds.map((k) => miFigure(res, k, band, epochKind)), compressionFigure(res, kinds)];
   return out.filter((f): f is AggregateFigure => f !== null);
 }
 
@@ -288,7 +263,7 @@ const NO_CHECKS = 'No checks declared: add checks: to the config or the sweep fi
 // Documents
 
 const CSS = `
-body{font-family:Helvetica,Arial,sans-serif;color:#222;max-width:1320px;margin:24px auto;padding:0 24px;line-height:1.45}
+body{font-family:Helvetica,Arial,sans-serif;color:#222;max-width:1216px;margin:24px auto;padding:0 24px;line-height:1.45}
 h1{font-size:24px;margin:0 0 12px}
 h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;font-size:13px;margin:6px 0}

@@ -8,6 +8,7 @@ import {findRuns, loadRun} from '../aggregate/runs.js';
 import {readSweepIndex} from '../sweep/store.js';
 import {existsSync} from 'node:fs';
 import {writeFileAtomic, writeJsonAtomic} from '../io/atomic.js';
+import {pngAvailable, pngName, svgToPng} from '../io/png.js';
 import {UserError} from '../util/errors.js';
 import {BaseCommand} from '../cli/base-command.js';
 
@@ -68,9 +69,11 @@ Writes <out>/aggregate/index.html (self-contained), aggregate.md (+ figures/*.sv
 
     const base = flags.out ?? found.sweepDir ?? join('runs', `aggregate-${timestamp()}`);
     const dir = join(base, 'aggregate');
+    const png = pngAvailable();
     const figures = out.figures.map((f) => {
       const p = join(dir, 'figures', f.file);
       writeFileAtomic(p, f.svg);
+      if (png) writeFileAtomic(join(dir, 'figures', pngName(f.file)), svgToPng(f.svg));
       return p;
     });
     const files = {dir, html: join(dir, 'index.html'), markdown: join(dir, 'aggregate.md'), json: join(dir, 'aggregate.json'), csv: flags.csv ? join(dir, 'compression.csv') : null, figures};

@@ -22,7 +22,7 @@ function fmt(v: number, digits = 2): string {
 }
 
 export default class Phases extends BaseCommand {
-  static override description = `Segment training into phases: a Gaussian HMM over per-run metric trajectories (spec 8.2)
+  static override description = `Segment training into phases: a Gaussian HMM over per-run metric trajectories (docs/metrics.md, phases)
 
 One sequence per run (rows = the epochs at which every feature has a value, columns = the features, each z-scored within its run); runs with non-finite values are dropped; runs are split 80/20 (seeded) into fit and held-out runs. For every K in --k, EM (Baum-Welch, k-means++ init, --restarts runs) keeps the restart with the best held-out log-likelihood; AIC and BIC are computed on the held-out runs and K is chosen at the BIC minimum. Reported: Viterbi state path per run (states numbered by when runs occupy them, 0 = earliest), transition matrix, and for every transition the features whose state means differ most (z units).
 

@@ -106,7 +106,7 @@ const train = z
      * one. Evaluating 10,000 MNIST rows costs more than an epoch on 2,000 training rows.
      */
     evalEvery: positiveInt.optional(),
-    /** Per-layer minibatch gradient mean/std norms at snapshot epochs (spec section 4). */
+    /** Per-layer minibatch gradient mean/std norms at snapshot epochs (docs/metrics.md, gradient statistics). */
     gradientStats: z.boolean().default(true),
   })
   .strict()

@@ -7,7 +7,7 @@ const options = z
   .object({
     /** Number of classes K. */
     classes: z.number().int().min(2).default(10),
-    /** Number of Gaussian clusters (default K); cluster c has label c mod K (spec 9.5: 4 clusters, 2 classes). */
+    /** Number of Gaussian clusters (default K); cluster c has label c mod K (docs/metrics.md, headline experiments: 4 clusters, 2 classes). */
     clusters: z.number().int().positive().optional(),
     /** Input dimension d0. */
     dim: z.number().int().positive().default(20),
@@ -17,7 +17,7 @@ const options = z
     separation: z.number().nonnegative().default(1),
     /** Within-cluster noise std (isotropic). */
     noise: z.number().nonnegative().default(1),
-    /** Seeded permutation of the labels (random-label control of spec 9.7); class counts unchanged. */
+    /** Seeded permutation of the labels (random-label control of docs/metrics.md, headline experiments); class counts unchanged. */
     shuffleLabels: z.boolean().default(false),
     /** Seed of the data (centres and samples); default: the run seed. Fix it to compare runs on the same data. */
     dataSeed: z.number().int().nonnegative().optional(),

@@ -22,7 +22,7 @@ const options = z
 export type SparseParityOptions = z.infer<typeof options>;
 
 /**
- * Sparse parity (spec 1.3, Hu et al.): x uniform in {-1,+1}^n, y = product of the first k
+ * Sparse parity (docs/metrics.md, headline experiments, Hu et al.): x uniform in {-1,+1}^n, y = product of the first k
  * coordinates, as class 1 when the product is +1 and class 0 when it is -1. The first `rows` rows
  * are the training set, the next `testRows` the test set (exposed as the dataset's own split).
  */

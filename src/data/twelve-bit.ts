@@ -3,7 +3,7 @@ import type {Dataset, DatasetType} from './types.js';
 
 /**
  * The 12-bit task of Shwartz-Ziv & Tishby (var_u.mat), rebuilt exactly from a rule
- * (spec section 1.1): 12 binary inputs on the vertices of an icosahedron; the label depends on
+ * (docs/metrics.md, headline experiments): 12 binary inputs on the vertices of an icosahedron; the label depends on
  * how many points are active (w), how many icosahedron edges they span (E) and how many
  * antipodal pairs they contain (P). Row r is the 12-bit binary expansion of r, MSB first.
  */

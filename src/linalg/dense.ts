@@ -63,7 +63,7 @@ export function pcaProject(data: ArrayLike<number>, n: number, d: number, m: num
 /**
  * Whitening: returns (data - mean) V diag(lambda^-1/2) for the sample covariance (ddof 1) of the
  * rows, with `ridge` * (mean eigenvalue) added to the eigenvalues (near-singular covariances,
- * spec 3.7), and ln det of that regularised covariance (the entropy Jacobian is 0.5 ln det).
+ * docs/metrics.md, ib.lossy), and ln det of that regularised covariance (the entropy Jacobian is 0.5 ln det).
  */
 export function whiten(data: Float64Array, n: number, d: number, ridge = 1e-9): {white: Float64Array; logDet: number} {
   const {mean, cov} = covariance(data, n, d);

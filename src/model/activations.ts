@@ -13,7 +13,7 @@ type Tensor = tfType.Tensor;
  */
 export interface Activation {
   description: string;
-  /** Lower end of the range (-Infinity when unbounded); spec 3.3's binning `lo` comes from it. */
+  /** Lower end of the range (-Infinity when unbounded); docs/metrics.md, mi.ebab's binning `lo` comes from it. */
   lowerBound: number;
   /** Applies the activation elementwise to a tensor. */
   apply(tf: Tf, z: Tensor): Tensor;

@@ -1,5 +1,5 @@
 /**
- * Training-phase segmentation (spec 8.2) on per-run feature matrices: z-score within run, drop
+ * Training-phase segmentation (docs/metrics.md, phases) on per-run feature matrices: z-score within run, drop
  * runs with non-finite values, seeded 80/20 fit/held-out split, HMM model selection by held-out
  * BIC, Viterbi paths, transition graph and the features that move most at each transition.
  * Pure: the command reads the runs and prints; this module only computes.

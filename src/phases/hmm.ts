@@ -1,6 +1,6 @@
 /**
  * Gaussian hidden Markov model: scaled forward-backward, Baum-Welch EM with k-means++
- * initialisation and restarts, Viterbi decoding, and AIC/BIC (spec 8.2).
+ * initialisation and restarts, Viterbi decoding, and AIC/BIC (docs/metrics.md, phases).
  *
  * Pure functions over `Sequence`s (row-major T x D Float64Arrays); nothing here knows about runs,
  * metrics or files, so the same code segments any multivariate time series.
@@ -104,7 +104,7 @@ export function checkSequences(seqs: readonly Sequence[], dim?: number): number 
   return d;
 }
 
-/** Number of free parameters (spec 8.2): (K-1) + K(K-1) + K D means + K D variances (diag) or K D(D+1)/2 (full). */
+/** Number of free parameters (docs/metrics.md, phases): (K-1) + K(K-1) + K D means + K D variances (diag) or K D(D+1)/2 (full). */
 export function nParams(k: number, dim: number, cov: CovarianceType = 'diag'): number {
   const covParams = cov === 'diag' ? k * dim : (k * dim * (dim + 1)) / 2;
   return k - 1 + k * (k - 1) + k * dim + covParams;

@@ -23,31 +23,14 @@ import {
   type MetricGroup,
   type MiGroup,
 } from './analysis.js';
-import {renderFigure, qualitativeColor, viridis, type LegendItem, type Mark, type PanelSpec, type Point} from './svg.js';
+import {
+  ceilingLine, DASH, DOTTED, epochAxis, epochAxisText, epochKey, epochMarker, ESTIMATOR_NAMES, estimatorTitle, labelEntropyLine,
+  layerColor, layerLegend, layerShortLabel, layerTitle, MARKER_COLOR, miCeiling, paramsText, splitParams, TEST_COLOR, TRAIN_COLOR,
+} from './style.js';
+import {PAGE_WIDTH, renderFigure, type AxisSpec, type Mark, type PanelSpec, type Point} from './svg.js';
 import type {ReportFigure, ReportInput} from './types.js';
 
-const TRAIN_COLOR = '#1f77b4';
-const TEST_COLOR = '#d62728';
-const MARKER_COLOR = '#555555';
-const DASH = '6 3';
-
-/** Short on-plot label of a layer: L1..L<n> for hidden layers, "out" for the output layer. */
-export function layerShortLabel(layer: LayerInfo): string {
-  return layer.kind === 'output' ? 'out' : `L${layer.index}`;
-}
-
-/** Colour of a layer by its position in the run's layer list. */
-function layerColor(layers: readonly LayerInfo[], layer: LayerInfo): string {
-  return qualitativeColor(layers.indexOf(layer));
-}
-
-function layerLegend(layers: readonly LayerInfo[], marker = false): LegendItem[] {
-  return layers.map((l) => ({
-    label: `${layerShortLabel(l)} ${l.name} (${l.width}, ${l.activation})`,
-    color: layerColor(layers, l),
-    marker,
-  }));
-}
+export {layerShortLabel} from './style.js';
 
 /** File-name-safe form of an estimator name (`mi.bin` stays `mi.bin`). */
 function slug(s: string): string {
@@ -57,32 +40,23 @@ function slug(s: string): string {
 /** How to read values of a known MI estimator; generic text otherwise. */
 export function estimatorDescription(estimator: string): string {
   const name = estimator.slice(estimator.indexOf('.') + 1).toLowerCase();
-  if (name.startsWith('bin')) {
-    return 'Binning discretises each unit\'s activation and measures the entropy of the discretised representation, so I(X;T) = H(T) is capped at log2 N for N samples (points near the cap are saturated, not informative) and depends on the bin size.';
+  if (name.startsWith('bin') || name === 'ebab' || name === 'adaptmax') {
+    return 'Binning discretises each unit\'s activation and measures the entropy of the discretised representation, so I(X;T) = H(T) is capped at log2 N for N samples (the dashed line: points near it are saturated, not informative) and depends on the bin size.';
   }
-  if (name.startsWith('kde')) {
-    return 'The KDE estimator (Kolchinsky-Tracey pairwise-distance bound) treats T as the activations plus Gaussian noise of a fixed variance; values depend on that noise level and are upper bounds.';
+  if (name.startsWith('kde') || name.startsWith('akde')) {
+    return 'The KDE estimator (Kolchinsky-Tracey pairwise-distance bound) treats T as the activations plus Gaussian noise of a fixed variance; values depend on that noise level, are upper bounds, and are capped at log2 N (dashed line).';
   }
   if (name.startsWith('knn') || name.startsWith('ksg') || name.startsWith('kraskov')) {
     return 'The k-nearest-neighbour (Kraskov) estimator measures MI of the continuous activations from neighbour distances; it has no hard ceiling but is biased in high dimension.';
   }
-  if (name.startsWith('gauss')) {
-    return 'The Gaussian estimator fits a Gaussian to the activations (plus noise) and reports its closed-form MI; it only sees second-order statistics.';
-  }
   return `Values as computed by the ${estimator} estimator.`;
 }
 
-/** First and last snapshot epoch (else metric epochs), for the epoch colour scale. */
+/** First and last snapshot epoch (else metric epochs). */
 function epochRange(input: ReportInput): [number, number] {
   const epochs = input.snapshotEpochs.length ? input.snapshotEpochs : input.metrics.map((r) => r.epoch);
   if (epochs.length === 0) return [0, Math.max(1, input.epochs)];
   return [Math.min(...epochs), Math.max(...epochs)];
-}
-
-function epochColor(range: [number, number]): (epoch: number) => string {
-  const lo = Math.log10(range[0] + 1);
-  const hi = Math.log10(range[1] + 1);
-  return (e) => viridis(hi > lo ? (Math.log10(e + 1) - lo) / (hi - lo) : 1);
 }
 
 function unitLabel(unit: string): string {
@@ -99,99 +73,127 @@ function groupsByEstimator(groups: readonly MiGroup[]): MiGroup[][] {
   return [...out.values()];
 }
 
-function panelTitle(g: MiGroup): string {
-  return `${groupLabel(g)} · subset ${g.subset}`;
+/** Largest N a group's values were computed on. */
+function groupN(g: MiGroup): number {
+  return Math.max(0, ...g.rows.map((r) => r.n));
+}
+
+/** The top of the I(X;T) and I(T;Y) axes over every MI group (for report.shareEstimatorAxes), in bits. */
+function miAxisTops(input: ReportInput, groups: readonly MiGroup[]): {ixt: number; ity: number} {
+  const bits = (v: number, unit: string) => (unit === 'nats' ? v / Math.LN2 : v);
+  let ixt = 0;
+  let ity = input.dataset.entropyY ?? 0;
+  for (const g of groups) {
+    const c = miCeiling(groupN(g), 'bits');
+    if (c !== null) ixt = Math.max(ixt, c);
+    for (const r of g.rows) {
+      if (!Number.isFinite(r.value)) continue;
+      if (r.quantity === 'I_XT') ixt = Math.max(ixt, bits(r.value, r.unit));
+      else ity = Math.max(ity, bits(r.value, r.unit));
+    }
+  }
+  return {ixt, ity};
 }
 
 // ---------------------------------------------------------------------------------------------
 
-function infoPlaneFigure(input: ReportInput, groups: readonly MiGroup[]): ReportFigure {
+/**
+ * One figure per MI estimator: per parameter set a row of three panels - the information plane
+ * (I(T;Y) against I(X;T), one colour per layer, marker size and opacity growing with the epoch),
+ * I(X;T) against epoch and I(T;Y) against epoch - with the log2 N ceiling and H(Y) drawn. The
+ * I(X;T) axes of a row share one range, as do the I(T;Y) axes (and, with shareEstimatorAxes,
+ * those of every estimator).
+ */
+function miFigure(input: ReportInput, groups: readonly MiGroup[], tops: {ixt: number; ity: number} | null): ReportFigure {
   const range = epochRange(input);
-  const color = epochColor(range);
+  const marker = epochMarker(range);
   const estimator = groups[0].estimator;
-  const panels: PanelSpec[] = groups.map((g) => {
-    const marks: Mark[] = [];
+  const unit = groups[0].unit;
+  const params = splitParams(groups.map((g) => g.params));
+  const toUnit = (bits: number) => (unit === 'nats' ? bits * Math.LN2 : bits);
+  const panels: PanelSpec[] = [];
+  groups.forEach((g, gi) => {
+    const plane: Mark[] = [];
     const labels: Mark[] = [];
+    const ixtMarks: Mark[] = [];
+    const ityMarks: Mark[] = [];
     for (const layer of input.layers) {
-      const pts = miTrajectory(g, layer.index).filter((p) => p.ixt !== null && p.ity !== null);
-      if (pts.length === 0) continue;
+      const traj = miTrajectory(g, layer.index);
+      if (traj.length === 0) continue;
       const c = layerColor(input.layers, layer);
-      marks.push({type: 'line', points: pts.map((p) => [p.ixt as number, p.ity as number] as Point), color: c, width: 1.8, opacity: 0.85});
-      marks.push({type: 'scatter', points: pts.map((p) => ({x: p.ixt as number, y: p.ity as number, fill: color(p.epoch)})), radius: 3.6, stroke: c});
-      const last = pts[pts.length - 1];
-      labels.push({type: 'label', x: last.ixt as number, y: last.ity as number, text: layerShortLabel(layer), color: c});
+      const both = traj.filter((p) => p.ixt !== null && p.ity !== null);
+      if (both.length) {
+        plane.push({type: 'line', points: both.map((p) => [p.ixt as number, p.ity as number] as Point), color: c, width: 1.4, opacity: 0.75});
+        plane.push({type: 'scatter', points: both.map((p) => ({x: p.ixt as number, y: p.ity as number, fill: c, ...marker(p.epoch)}))});
+        const last = both[both.length - 1];
+        labels.push({type: 'label', x: last.ixt as number, y: last.ity as number, text: layerShortLabel(layer), color: c});
+      }
+      for (const [key, marks] of [['ixt', ixtMarks], ['ity', ityMarks]] as const) {
+        const pts = traj.filter((p) => p[key] !== null);
+        if (pts.length === 0) continue;
+        marks.push({type: 'line', points: pts.map((p) => [p.epoch, p[key] as number] as Point), color: c, width: 1.6});
+        marks.push({type: 'scatter', points: pts.map((p) => ({x: p.epoch, y: p[key] as number, fill: c})), radius: 1.8});
+      }
     }
-    return {
-      title: panelTitle(g),
-      x: {kind: 'linear', label: `I(X;T)${unitLabel(g.unit)}`},
-      y: {kind: 'linear', label: `I(T;Y)${unitLabel(g.unit)}`},
-      marks: [...marks, ...labels],
-    };
+    const ceiling = miCeiling(groupN(g), unit);
+    const hy = input.dataset.entropyY;
+    const ixtAxis = {min: 0, ...(tops ? {max: toUnit(tops.ixt) * 1.04} : {}), share: `ixt${gi}`};
+    const ityAxis = {min: 0, ...(tops ? {max: toUnit(tops.ity) * 1.06} : {}), share: `ity${gi}`};
+    const prefix = groups.length > 1 ? `${params.differing[gi] || '(defaults)'}: ` : '';
+    panels.push(
+      {
+        title: `${prefix}information plane`,
+        x: {kind: 'linear', label: `I(X;T)${unitLabel(unit)}`, ...ixtAxis},
+        y: {kind: 'linear', label: `I(T;Y)${unitLabel(unit)}`, ...ityAxis},
+        marks: [...plane, ...labels],
+        vlines: ceiling === null ? [] : [ceilingLine(ceiling, unit, 'x')],
+        hlines: hy === undefined ? [] : [labelEntropyLine(hy, unit)],
+      },
+      {
+        title: `${prefix}I(X;T) against epoch`,
+        x: {...epochAxis(input.epochAxis), share: 'epoch'},
+        y: {kind: 'linear', label: `I(X;T)${unitLabel(unit)}`, ...ixtAxis},
+        marks: ixtMarks,
+        hlines: ceiling === null ? [] : [ceilingLine(ceiling, unit, 'y')],
+      },
+      {
+        title: `${prefix}I(T;Y) against epoch`,
+        x: {...epochAxis(input.epochAxis), share: 'epoch'},
+        y: {kind: 'linear', label: `I(T;Y)${unitLabel(unit)}`, ...ityAxis},
+        marks: ityMarks,
+        hlines: hy === undefined ? [] : [labelEntropyLine(hy, unit)],
+      },
+    );
   });
+  const n = Math.max(...groups.map(groupN));
+  const subtitle = [params.common, `subset ${groups[0].subset}`, n > 0 ? `N = ${n}` : '', 'marker size and opacity grow with the epoch'].filter((t) => t !== '').join(' · ');
   return {
     file: `info-plane-${slug(estimator)}.svg`,
-    title: `Information plane (${estimator})`,
+    title: `Information plane: ${estimatorTitle(estimator)}`,
     svg: renderFigure({
-      title: `Information plane — ${estimator}`,
+      title: `Information plane: ${estimatorTitle(estimator)}`,
+      subtitle,
       panels,
-      columns: Math.min(2, panels.length),
-      panelWidth: 420,
-      panelHeight: 340,
-      legend: layerLegend(input.layers),
-      colorBar: {label: 'epoch', kind: 'epoch', min: range[0], max: range[1], colormap: viridis},
+      columns: 3,
+      width: PAGE_WIDTH,
+      panelHeight: 330,
+      legend: [...layerLegend(input.layers, true), ...epochKey(range)],
     }),
     caption:
-      `Each line is one layer's trajectory through the information plane over the snapshot epochs; point colour gives the epoch (log scale, see colour bar) and the label marks the final snapshot. ` +
-      `Fitting moves a trajectory up (more information about the label); compression moves it left (less information about the input). ` +
-      estimatorDescription(estimator),
-  };
-}
-
-function miEpochFigure(input: ReportInput, groups: readonly MiGroup[]): ReportFigure {
-  const estimator = groups[0].estimator;
-  const panels: PanelSpec[] = [];
-  for (const g of groups) {
-    for (const [key, name] of [['ixt', 'I(X;T)'], ['ity', 'I(T;Y)']] as const) {
-      const marks: Mark[] = [];
-      for (const layer of input.layers) {
-        const pts = miTrajectory(g, layer.index).filter((p) => p[key] !== null);
-        if (pts.length === 0) continue;
-        const c = layerColor(input.layers, layer);
-        marks.push({type: 'line', points: pts.map((p) => [p.epoch, p[key] as number] as Point), color: c});
-        marks.push({type: 'scatter', points: pts.map((p) => ({x: p.epoch, y: p[key] as number, fill: c})), radius: 2.2});
-      }
-      panels.push({
-        title: `${name} · ${groupLabel(g)}`,
-        x: {kind: 'epoch', label: 'epoch (log scale)'},
-        y: {kind: 'linear', label: `${name}${unitLabel(g.unit)}`},
-        marks,
-      });
-    }
-  }
-  return {
-    file: `mi-vs-epoch-${slug(estimator)}.svg`,
-    title: `I(X;T) and I(T;Y) against epoch (${estimator})`,
-    svg: renderFigure({
-      title: `Mutual information against epoch — ${estimator}`,
-      panels,
-      columns: 2,
-      panelWidth: 400,
-      panelHeight: 270,
-      legend: layerLegend(input.layers, true),
-    }),
-    caption:
-      'Left: information about the input, I(X;T); right: information about the label, I(T;Y), per layer at each snapshot epoch (epoch axis is log10(epoch+1), so epoch 0 is shown). ' +
-      'A rise then fall of I(X;T) after I(T;Y) has saturated is the compression phase. ' +
+      'Left: each layer\'s trajectory through the information plane over the snapshot epochs, one colour per layer; markers grow and darken with the epoch (key above) and the label marks the last snapshot. ' +
+      'Fitting moves a trajectory up (more information about the label), compression moves it left (less information about the input). ' +
+      `Middle and right: I(X;T) and I(T;Y) of every layer against epoch (${epochAxisText(input.epochAxis)}); the I(X;T) axes share one range, as do the I(T;Y) axes. ` +
+      'The dashed line is the estimator\'s ceiling log2 N (N evaluation rows), the dotted one H(Y), the most information about the label there is. ' +
       estimatorDescription(estimator),
   };
 }
 
 function trainingFigure(input: ReportInput): ReportFigure | null {
   const series = (q: string): Point[] => trainingSeries(input.training, q).map((p) => [p.epoch, p.value] as Point);
-  const panel = (title: string, label: string, train: Point[], test: Point[]): PanelSpec => ({
+  const panel = (title: string, label: string, train: Point[], test: Point[], bounds: {min?: number; max?: number} = {}): PanelSpec => ({
     title,
-    x: {kind: 'epoch', label: 'epoch (log scale)'},
-    y: {kind: 'linear', label},
+    x: epochAxis(input.epochAxis),
+    y: {kind: 'linear', label, ...bounds},
     marks: [
       {type: 'line', points: train, color: TRAIN_COLOR},
       {type: 'line', points: test, color: TEST_COLOR, dash: DASH},
@@ -202,24 +204,25 @@ function trainingFigure(input: ReportInput): ReportFigure | null {
   const trainAcc = series('train_acc');
   const testAcc = series('test_acc');
   const panels: PanelSpec[] = [];
-  if (trainLoss.length || testLoss.length) panels.push(panel('Loss', 'loss', trainLoss, testLoss));
-  if (trainAcc.length || testAcc.length) panels.push(panel('Accuracy', 'accuracy', trainAcc, testAcc));
+  if (trainLoss.length || testLoss.length) panels.push(panel('Loss', 'loss', trainLoss, testLoss, {min: 0}));
+  if (trainAcc.length || testAcc.length) panels.push(panel('Accuracy', 'accuracy', trainAcc, testAcc, {max: 1}));
   if (panels.length === 0) return null;
   return {
     file: 'training-curves.svg',
     title: 'Training curves',
     svg: renderFigure({
       title: 'Training curves',
+      subtitle: `${input.dataset.name}: ${input.dataset.nTrain} training and ${input.dataset.nTest} test rows · ${input.epochs} epochs`,
       panels,
       columns: 2,
-      panelWidth: 400,
-      panelHeight: 270,
+      panelHeight: 300,
+      shareX: true,
       legend: [
         {label: 'train', color: TRAIN_COLOR},
         {label: 'test', color: TEST_COLOR, dash: DASH},
       ],
     }),
-    caption: 'Loss and accuracy on the training set (solid) and the test set (dashed) at every epoch; the epoch axis is log10(epoch+1). A growing gap between the curves is overfitting.',
+    caption: `Loss and accuracy on the training set (solid) and the test set (dashed) at every evaluated epoch; ${epochAxisText(input.epochAxis)}. A growing gap between the curves is overfitting.`,
   };
 }
 
@@ -231,14 +234,14 @@ function gradientFigure(input: ReportInput): ReportFigure | null {
     const c = layerColor(input.layers, layer);
     const crossing = crossingEpoch(traj);
     panels.push({
-      title: `${layerShortLabel(layer)} ${layer.name}`,
-      x: {kind: 'epoch', label: 'epoch (log scale)'},
+      title: `${layerTitle(layer)} (width ${layer.width})`,
+      x: epochAxis(input.epochAxis),
       y: {kind: 'log', label: 'gradient norm'},
       marks: [
         {type: 'line', points: traj.map((p) => [p.epoch, p.mean] as Point), color: c},
         {type: 'line', points: traj.map((p) => [p.epoch, p.std] as Point), color: c, dash: DASH},
       ],
-      vlines: crossing === null ? [] : [{x: crossing, color: MARKER_COLOR, dash: '2 3', label: `e* = ${crossing}`}],
+      vlines: crossing === null ? [] : [{x: crossing, color: MARKER_COLOR, dash: DOTTED, label: `e* = ${crossing}`}],
     });
   }
   if (panels.length === 0) return null;
@@ -247,18 +250,20 @@ function gradientFigure(input: ReportInput): ReportFigure | null {
     title: 'Gradient signal and noise per layer',
     svg: renderFigure({
       title: 'Gradient mean and standard deviation per layer',
+      subtitle: 'norms over the mini-batches of each snapshot epoch, same axes in every panel',
       panels,
       columns: Math.min(3, panels.length),
-      panelWidth: 300,
-      panelHeight: 230,
+      panelHeight: 250,
+      shareX: true,
+      shareY: true,
       legend: [
         {label: 'norm of the mean gradient (drift)', color: '#333333'},
         {label: 'norm of the gradient std (diffusion)', color: '#333333', dash: DASH},
-        {label: 'e*: drift-to-diffusion crossing', color: MARKER_COLOR, dash: '2 3'},
+        {label: 'e*: drift-to-diffusion crossing', color: MARKER_COLOR, dash: DOTTED},
       ],
     }),
     caption:
-      'Norm of the mini-batch gradient mean (solid) and of its standard deviation (dashed) per layer at the snapshot epochs, both axes logarithmic. ' +
+      `Norm of the mini-batch gradient mean (solid) and of its standard deviation (dashed) per layer at the snapshot epochs; the y axis is logarithmic and ${epochAxisText(input.epochAxis)}. ` +
       'The dotted line e* marks the first snapshot from which the mean stays below the standard deviation (SNR < 1 at every later snapshot): the transition from the drift phase to the diffusion phase.',
   };
 }
@@ -281,7 +286,7 @@ function activationFigure(input: ReportInput): ReportFigure | null {
       marks.push({type: 'line', points: pts.map((p) => [p.epoch, value(p.value)] as Point), color: c});
       marks.push({type: 'scatter', points: pts.map((p) => ({x: p.epoch, y: value(p.value), fill: c})), radius: 2.2});
     }
-    panels.push({title, x: {kind: 'epoch', label: 'epoch (log scale)'}, y: {kind: 'linear', label, min: 0}, marks});
+    panels.push({title, x: epochAxis(input.epochAxis), y: {kind: 'linear', label, min: 0, max: 1}, marks});
   }
   if (panels.length === 0) return null;
   return {
@@ -289,10 +294,11 @@ function activationFigure(input: ReportInput): ReportFigure | null {
     title: 'Dead and saturated units',
     svg: renderFigure({
       title: 'Dead and saturated units per layer',
+      subtitle: 'fractions of each layer\'s units (dead) and activations (saturated) at the snapshot epochs',
       panels,
       columns: 2,
-      panelWidth: 360,
-      panelHeight: 240,
+      panelHeight: 280,
+      shareX: true,
       legend: layerLegend(input.layers, true),
     }),
     caption:
@@ -308,9 +314,10 @@ function activationFigure(input: ReportInput): ReportFigure | null {
  * Forced epoch-axis bounds shared by stacked panels: epoch 0 to the last epoch, padded by 4% of the
  * log10(epoch + 1) span on both sides, so every panel maps an epoch to the same x pixel.
  */
-function sharedEpochAxis(lastEpoch: number): {kind: 'epoch'; label: string; min: number; max: number} {
+function sharedEpochAxis(lastEpoch: number, kind: ReportInput['epochAxis']): AxisSpec {
+  if (kind === 'linear') return epochAxis('linear', {min: 0, max: Math.max(1, lastEpoch)});
   const span = Math.log10(Math.max(1, lastEpoch) + 1);
-  return {kind: 'epoch', label: 'epoch (log scale)', min: 10 ** (-0.04 * span) - 1, max: 10 ** (1.04 * span) - 1};
+  return epochAxis('log', {min: 10 ** (-0.04 * span) - 1, max: 10 ** (1.04 * span) - 1});
 }
 
 /** A bound this many times above the largest measured rank is named in the title but not drawn. */
@@ -320,7 +327,7 @@ function localRankFigure(input: ReportInput, group: {params: string; subset: str
   const trainLoss = trainingSeries(input.training, 'train_loss').map((p) => [p.epoch, p.value] as Point);
   const testLoss = trainingSeries(input.training, 'test_loss').map((p) => [p.epoch, p.value] as Point);
   const epochs = [input.epochs, ...group.rows.map((r) => r.epoch), ...trainLoss.map((p) => p[0]), ...testLoss.map((p) => p[0])];
-  const x = sharedEpochAxis(Math.max(0, ...epochs.filter(Number.isFinite)));
+  const x = sharedEpochAxis(Math.max(0, ...epochs.filter(Number.isFinite)), input.epochAxis);
   const panels: PanelSpec[] = [];
   for (const layer of input.layers) {
     const traj = localRankTrajectory(group.rows, layer.index);
@@ -335,12 +342,12 @@ function localRankFigure(input: ReportInput, group: {params: string; subset: str
     const lastBound = bounds.length ? bounds[bounds.length - 1][1] : null;
     if (lastBound !== null && lastBound <= BOUND_DRAW_FACTOR * Math.max(top, 1)) {
       const constant = bounds.every((b) => b[1] === lastBound);
-      marks.push({type: 'line', points: constant ? [[x.min, lastBound], [x.max, lastBound]] : bounds, color: c, dash: DASH, width: 1.3});
+      marks.push({type: 'line', points: constant ? [[x.min!, lastBound], [x.max!, lastBound]] : bounds, color: c, dash: DASH, width: 1.3});
     }
     marks.push({type: 'line', points: means.map((p) => [p.epoch, p.mean as number] as Point), color: c, width: 2});
     marks.push({type: 'scatter', points: means.map((p) => ({x: p.epoch, y: p.mean as number, fill: c})), radius: 2.6});
     panels.push({
-      title: `${layerShortLabel(layer)} ${layer.name} (width ${layer.width}, ${layer.activation})${lastBound === null ? '' : ` · bound ${fmtNumber(lastBound)}`}`,
+      title: `${layerTitle(layer)} (width ${layer.width}, ${layer.activation})${lastBound === null ? '' : ` · bound ${fmtNumber(lastBound)}`}`,
       x,
       y: {kind: 'linear', label: 'local rank', min: 0}, // a count: anchored at 0, so a fall is drawn to scale
       marks,
@@ -359,16 +366,16 @@ function localRankFigure(input: ReportInput, group: {params: string; subset: str
       ],
     });
   }
-  const paramsText = group.params === '' ? '' : ` [${group.params}]`;
+  const titleParams = group.params === '' ? '' : ` [${group.params}]`;
   return {
     file,
-    title: `Local rank per layer against epoch${paramsText}`,
+    title: `Local rank per layer against epoch${titleParams}`,
     svg: renderFigure({
-      title: `Local rank per layer (${LOCAL_RANK}${paramsText}, subset ${group.subset})${hasLoss ? ' with the training loss' : ''}`,
+      title: `Local rank per layer${hasLoss ? ' with the training loss' : ''}`,
+      subtitle: [LOCAL_RANK, paramsText(group.params), `subset ${group.subset}`].filter((t) => t !== '').join(' · '),
       panels,
       columns: 1,
-      panelWidth: 760,
-      panelHeight: 190,
+      panelHeight: 200,
       legend: [
         {label: 'mean local rank over evaluation points', color: '#444444', marker: true},
         {label: 'min–max over points (band)', color: '#bbbbbb'},
@@ -384,7 +391,7 @@ function localRankFigure(input: ReportInput, group: {params: string; subset: str
     caption:
       'Local rank is the number of singular values of the Jacobian of a layer\'s representation with respect to the input above the tolerance, i.e. the dimension of the representation manifold around an input. ' +
       'Each upper panel shows one layer: the line is the mean over the evaluation points at each snapshot epoch, the shaded band spans the smallest to the largest per-point rank, and the dashed line is the largest rank the layer can have (named in the panel title; not drawn when it is far above the measured ranks). ' +
-      (hasLoss ? 'The bottom panel is the training (solid) and test (dashed) loss on the same epoch axis (log10(epoch+1)), so a fall of the local rank after the loss has plateaued - the late compression phase - lines up vertically.' : 'The epoch axis is log10(epoch+1).'),
+      (hasLoss ? `The bottom panel is the training (solid) and test (dashed) loss on the same epoch axis (${epochAxisText(input.epochAxis)}), so a fall of the local rank after the loss has plateaued - the late compression phase - lines up vertically.` : `${epochAxisText(input.epochAxis)}.`),
   };
 }
 
@@ -394,21 +401,6 @@ function fmtNumber(v: number): string {
 }
 
 const QUANTITY_NAMES: Record<string, string> = {H: 'H(T)', I_TY: 'I(T;Y)', I_XT: 'I(X;T)'};
-
-const ESTIMATOR_NAMES: Record<string, string> = {
-  'geom.dse': 'diffusion spectral entropy',
-  'geom.dsmi': 'diffusion spectral MI with labels',
-  'ent.renyi': 'matrix-based Rényi entropy',
-  'ent.matrix': 'covariance matrix entropy',
-  'ent.vne': 'von Neumann entropy',
-  'ent.mbe2': 'matrix-based entropy (order 2)',
-  'ent.kl': 'Kozachenko–Leonenko kNN entropy',
-  'ent.wkl': 'weighted kNN entropy',
-  'geom.erank': 'effective rank',
-  'geom.rankme': 'RankMe',
-  'geom.alphareq': 'α-ReQ exponent',
-  'geom.pr': 'participation ratio',
-};
 
 /** Axis name of a group's quantity: the quantity's symbol, or the estimator's name for plain values. */
 function quantityName(g: MetricGroup): string {
@@ -433,10 +425,11 @@ function layerEpochFigure(
       marks.push({type: 'scatter', points: pts.map((p) => ({x: p.epoch, y: p.value, fill: c})), radius: 2.2});
     }
     if (marks.length === 0) continue;
-    const q = g.quantity === 'value' ? '' : ` · ${quantityName(g)}`;
+    const q = g.quantity === 'value' ? '' : `: ${quantityName(g)}`;
+    const p = paramsText(g.params);
     panels.push({
-      title: `${groupLabel(g)}${q}`,
-      x: {kind: 'epoch', label: 'epoch (log scale)'},
+      title: `${ESTIMATOR_NAMES[g.estimator] ?? g.estimator}${q}${p ? ` (${p})` : ''}`,
+      x: {...epochAxis(input.epochAxis), share: 'epoch'},
       y: {kind: 'linear', label: `${quantityName(g)}${unitLabel(g.unit)}`},
       marks,
     });
@@ -446,8 +439,15 @@ function layerEpochFigure(
   return {
     file,
     title,
-    svg: renderFigure({title, panels, columns: Math.min(3, panels.length), panelWidth: 340, panelHeight: 240, legend: layerLegend(input.layers, true)}),
-    caption: `${caption} Estimators: ${present.map((e) => (ESTIMATOR_NAMES[e] ? `${e} = ${ESTIMATOR_NAMES[e]}` : e)).join('; ')}. Panel titles give the estimator, its parameters and the quantity; epoch axis is log10(epoch+1).`,
+    svg: renderFigure({
+      title,
+      subtitle: `${present.map((e) => groupLabel({estimator: e, params: groups.find((g) => g.estimator === e)!.params})).join(' · ')} · subset ${groups[0].subset} · one line per layer`,
+      panels,
+      columns: Math.min(3, panels.length),
+      panelHeight: 270,
+      legend: layerLegend(input.layers, true),
+    }),
+    caption: `${caption} Estimators: ${present.map((e) => (ESTIMATOR_NAMES[e] ? `${e} = ${ESTIMATOR_NAMES[e]}` : e)).join('; ')}. Panel titles give the estimator, the quantity and the parameters; ${epochAxisText(input.epochAxis)}.`,
   };
 }
 
@@ -507,7 +507,7 @@ function weightFeaturesFigure(input: ReportInput): ReportFigure | null {
     if (pts.length === 0) continue;
     panels.push({
       title: WEIGHT_FEATURE_NAMES[g.quantity] ?? g.quantity,
-      x: {kind: 'epoch', label: 'epoch (log scale)'},
+      x: {...epochAxis(input.epochAxis), share: 'epoch'},
       y: {kind: 'linear', label: `${g.quantity}${unitLabel(g.unit)}`},
       marks: [
         {type: 'line', points: pts.map((p) => [p.epoch, p.value] as Point), color: TRAIN_COLOR},
@@ -521,24 +521,25 @@ function weightFeaturesFigure(input: ReportInput): ReportFigure | null {
     file: 'weight-features.svg',
     title: 'Weight features of the whole network against epoch',
     svg: renderFigure({
-      title: `Weight features of the whole network (${WEIGHT_FEATURES}${params.length ? ` [${params.join(', ')}]` : ''})`,
+      title: 'Weight features of the whole network',
+      subtitle: [WEIGHT_FEATURES, ...params.map(paramsText), 'y axes independent'].join(' · '),
       panels,
-      columns: Math.min(5, panels.length),
-      panelWidth: 250,
-      panelHeight: 185,
+      columns: Math.min(4, panels.length),
+      panelHeight: 210,
     }),
     caption:
-      'Network-level features of the weights at the snapshot epochs, one small panel each (epoch axis log10(epoch+1), y axes independent): norms (L1, L2, trace, spectral), sparsities, the mean and variance of the singular values, and statistics of all weights (w) and biases (b). ' +
+      `Network-level features of the weights at the snapshot epochs, one small panel each (${epochAxisText(input.epochAxis)}; y axes independent): norms (L1, L2, trace, spectral), sparsities, the mean and variance of the singular values, and statistics of all weights (w) and biases (b). ` +
       'Steadily growing norms indicate continued fitting; a late flattening or shrinking of the norms with growing sparsity often accompanies the compression phase.',
   };
 }
 
 /** All figures of a run, in report order. Figures without data are omitted. */
 export function buildFigures(input: ReportInput): ReportFigure[] {
-  const byEstimator = groupsByEstimator(miGroups(input.metrics));
+  const mi = miGroups(input.metrics);
+  const byEstimator = groupsByEstimator(mi);
+  const tops = input.shareEstimatorAxes ? miAxisTops(input, mi) : null;
   const out: (ReportFigure | null)[] = [
-    ...byEstimator.map((g) => infoPlaneFigure(input, g)),
-    ...byEstimator.map((g) => miEpochFigure(input, g)),
+    ...byEstimator.map((g) => miFigure(input, g, tops)),
     trainingFigure(input),
     gradientFigure(input),
     activationFigure(input),

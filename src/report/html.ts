@@ -6,7 +6,7 @@ import {LAYER_TABLE_NOTE, LOCAL_RANK_TABLE_NOTE, MI_TABLE_NOTE, layerTable, loca
 import type {ReportFigure, ReportInput, ReportSummary} from './types.js';
 
 const CSS = `
-body{font-family:Helvetica,Arial,sans-serif;color:#222;max-width:1320px;margin:24px auto;padding:0 24px;line-height:1.45}
+body{font-family:Helvetica,Arial,sans-serif;color:#222;max-width:1216px;margin:24px auto;padding:0 24px;line-height:1.45}
 h1{font-size:24px;margin:0 0 12px}
 h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;font-size:13px;margin:6px 0}
@@ -61,7 +61,7 @@ export function renderHtml(input: ReportInput, summary: ReportSummary, figures: 
     '</head>',
     '<body>',
     `<h1>tdlab report: ${esc(summary.title)}</h1>`,
-    `<table class="facts">\n${factRows}\n<tr><th>Command</th><td><code>${esc(input.command)}</code></td></tr>\n</table>`,
+    `<table class="facts">\n${factRows}\n<tr><th>Command</th><td><code>${esc(input.command)}</code></td></tr>${(input.laterCommands ?? []).length ? `\n<tr><th>Later commands</th><td>${input.laterCommands!.map((c) => `<code>${esc(c)}</code>`).join('<br>')}</td></tr>` : ''}\n</table>`,
     '<h2>Warnings</h2>',
     renderWarnings(summary.warnings),
     '<h2>Information plane per layer</h2>',

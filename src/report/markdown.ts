@@ -42,6 +42,7 @@ export function renderMarkdown(input: ReportInput, summary: ReportSummary, figur
     '',
     fence(input.command, 'sh'),
     '',
+    ...((input.laterCommands ?? []).length ? ['- **Later commands:**', '', fence(input.laterCommands!.join('\n'), 'sh'), ''] : []),
     '## Warnings',
     '',
     ...(summary.warnings.length ? summary.warnings.map((w) => `- **${w.kind}**: ${inline(w.message)}`) : ['No warnings.']),

@@ -1,7 +1,15 @@
 /**
  * A small, dependency-free SVG plotting toolkit: scales with nice ticks (linear, log10, and an
- * epoch axis log10(epoch + 1) that shows epoch 0), line and scatter series, text labels, vertical
- * markers, a shared legend, a colour bar and a multi-panel grid.
+ * epoch axis log10(epoch + 1) that shows epoch 0), line, scatter and area marks, horizontal and
+ * vertical reference lines, a legend, a colour bar and a multi-panel grid.
+ *
+ * Text never overlaps: every label is measured (Helvetica/Arial advance widths, the metrics of
+ * the fonts the figures name) and placed through one registry per figure; tick labels that would
+ * collide are dropped, panel titles are shortened, and point and line labels try several
+ * positions and are left out (the legend names them) when none is free.
+ *
+ * Panels of a figure can share axis ranges (`shareX`/`shareY`, or the same `share` key on their
+ * axes). Figures are sized to the report page (PAGE_WIDTH) unless a panel size is given.
  *
  * Output is deterministic (no ids, no dates, no randomness), uses no ids at all (so many figures can
  * be inlined into one HTML page), escapes all text and prints coordinates with one decimal.
@@ -32,6 +40,8 @@ export interface AxisSpec {
   /** Forced data-space bounds; otherwise taken from the data with padding. */
   min?: number;
   max?: number;
+  /** Panels whose axes carry the same key get the same range (in addition to FigureSpec.shareX/Y). */
+  share?: string;
 }
 
 export type Point = readonly [number, number];
@@ -47,7 +57,8 @@ export interface LineMark {
 
 export interface ScatterMark {
   type: 'scatter';
-  points: readonly {x: number; y: number; fill: string}[];
+  /** Per point: position, fill, and optionally radius and opacity (e.g. growing with the epoch). */
+  points: readonly {x: number; y: number; fill: string; r?: number; opacity?: number}[];
   radius?: number;
   stroke?: string;
 }
@@ -77,12 +88,21 @@ export interface VLine {
   label?: string;
 }
 
+/** A horizontal reference line across the panel (e.g. the log2 N ceiling). */
+export interface HLine {
+  y: number;
+  color: string;
+  dash?: string;
+  label?: string;
+}
+
 export interface PanelSpec {
   title?: string;
   x: AxisSpec;
   y: AxisSpec;
   marks: Mark[];
   vlines?: VLine[];
+  hlines?: HLine[];
 }
 
 export interface LegendItem {
@@ -91,6 +111,9 @@ export interface LegendItem {
   dash?: string;
   /** Draw a marker dot instead of (or on) the line sample. */
   marker?: boolean;
+  /** Marker radius and opacity (e.g. the epoch key of an information plane); implies a marker without a line. */
+  radius?: number;
+  opacity?: number;
 }
 
 export interface ColorBarSpec {
@@ -104,13 +127,25 @@ export interface ColorBarSpec {
 
 export interface FigureSpec {
   title: string;
+  /** A second, smaller title line: the parameters, subset, N... */
+  subtitle?: string;
   panels: PanelSpec[];
   columns: number;
+  /** Panel size; default: the page width split between the columns, and a height to match. */
   panelWidth?: number;
   panelHeight?: number;
+  /** Total width when panelWidth is not given (default PAGE_WIDTH). */
+  width?: number;
   legend?: LegendItem[];
   colorBar?: ColorBarSpec;
+  /** Same x (y) range in every panel. */
+  shareX?: boolean;
+  shareY?: boolean;
 }
+
+/** Width (px) the report's figures are laid out for: the HTML page's content width. */
+export const PAGE_WIDTH = 1200;
+export const FONT_FAMILY = "Helvetica, Arial, 'Liberation Sans', sans-serif";
 
 // ---------------------------------------------------------------------------------------------
 // Text and numbers
@@ -145,9 +180,31 @@ function tickText(v: number): string {
   return s.replace(/-/g, MINUS);
 }
 
-/** Rough text width in pixels for a sans-serif font (layout only). */
-function textWidth(s: string, fontSize: number): number {
-  return s.length * fontSize * 0.58;
+/*
+ * Advance widths (1/1000 em) of Helvetica / Arial / Liberation Sans (metric-compatible fonts) for
+ * the printable ASCII characters 32..126, regular and bold, from the fonts' published metrics.
+ */
+const REGULAR = [
+  278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,
+  1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,
+  333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+];
+const BOLD = [
+  278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611,
+  975, 722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556,
+  333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
+];
+const WIDE: Record<string, number> = {'\u2212': 584, '\u2013': 556, '\u2014': 1000, '\u00b7': 278, '\u00d7': 584, '\u2264': 549, '\u2265': 549, '\u00b1': 584, '\u2026': 1000, '\u2192': 1000};
+
+/** Estimated width in pixels of a text in the figures' font (slightly generous: layout must not undershoot). */
+export function textWidth(s: string, fontSize: number, bold = false): number {
+  const table = bold ? BOLD : REGULAR;
+  let w = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    w += c >= 32 && c <= 126 ? table[c - 32] : (WIDE[ch] ?? 640);
+  }
+  return (w / 1000) * fontSize * 1.03 + 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,6 +325,8 @@ function decadeTick(v: number, exponent: boolean): Tick {
  * Builds a scale mapping data values onto the pixel range [r0, r1] (r1 may be smaller than r0 for
  * y axes). `values` are the data the axis must show; forced bounds in `spec` take precedence.
  * The domain is padded by 4% below and `padHigh` above (more headroom leaves room for labels).
+ * Tick labels of one axis use one format: on a log axis every label is a power of ten with an
+ * exponent once any label needs one (then only decades are labelled).
  */
 export function makeScale(
   spec: Pick<AxisSpec, 'kind' | 'min' | 'max'>,
@@ -292,7 +351,7 @@ export function makeScale(
   if (spec.max !== undefined && representable(kind, spec.max)) hi = forward(kind, spec.max);
 
   const pixels = Math.abs(r1 - r0);
-  const target = Math.max(2, Math.round(pixels / 60));
+  const target = Math.max(2, Math.round(pixels / 70));
   // For linear axes, widen the domain to the enclosing nice ticks when that costs little.
   if (kind === 'linear') {
     const step = niceStep(hi - lo, target);
@@ -313,9 +372,11 @@ export function makeScale(
   } else {
     const all = logCandidates(kind === 'epoch' ? Math.max(dlo, 1) : dlo, dhi, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const candidates = kind === 'epoch' && dlo <= 1e-9 ? [0, ...all.filter((v) => v >= 1)] : all;
-    const decadesOnly = kind === 'log' && hi - lo >= 2.5;
-    const labelled = thin(decadesOnly ? candidates.filter(isDecade) : candidates.filter((v) => logPriority(v) <= 2), logPriority, map, kind === 'epoch' ? 26 : 24);
-    const exponent = labelled.some((v) => v > 0 && needsExponent(v));
+    const exponentNeeded = kind === 'log' && candidates.some((v) => isDecade(v) && needsExponent(v));
+    const decadesOnly = kind === 'log' && (hi - lo >= 2.5 || exponentNeeded);
+    let labelled = thin(decadesOnly ? candidates.filter(isDecade) : candidates.filter((v) => logPriority(v) <= 2), logPriority, map, kind === 'epoch' ? 30 : 26);
+    if (decadesOnly && labelled.length < 2) labelled = thin(candidates.filter((v) => logPriority(v) <= 2), logPriority, map, 26);
+    const exponent = exponentNeeded && labelled.every(isDecade);
     ticks = labelled.map((v) => (isDecade(v) ? decadeTick(v, exponent) : {value: v, label: tickText(v)}));
     if (hi - lo <= 6) minor = candidates.filter((v) => v > 0 && !labelled.includes(v));
   }
@@ -323,7 +384,7 @@ export function makeScale(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Primitive elements
+// Text layout: one registry per figure
 
 interface Box {
   x: number;
@@ -332,11 +393,68 @@ interface Box {
   h: number;
 }
 
+type Anchor = 'start' | 'middle' | 'end';
+
+/** Bounding box of a text whose baseline starts (anchor) at (x, y). */
+function textBox(x: number, y: number, s: string, fontSize: number, anchor: Anchor, bold = false, extra = 0): Box {
+  const w = textWidth(s, fontSize, bold) + extra;
+  const left = anchor === 'start' ? x : anchor === 'middle' ? x - w / 2 : x - w;
+  return {x: left, y: y - 0.93 * fontSize, w, h: 1.17 * fontSize};
+}
+
+function overlaps(a: Box, b: Box, pad = 1): boolean {
+  return a.x < b.x + b.w + pad && b.x < a.x + a.w + pad && a.y < b.y + b.h + pad && b.y < a.y + a.h + pad;
+}
+
+/** Every text box placed in a figure so far. */
+class TextRegistry {
+  private readonly boxes: Box[] = [];
+  free(b: Box): boolean {
+    return this.boxes.every((o) => !overlaps(b, o));
+  }
+  add(b: Box): void {
+    this.boxes.push(b);
+  }
+  /** Adds the box when it is free; returns whether it was added. */
+  claim(b: Box): boolean {
+    if (!this.free(b)) return false;
+    this.add(b);
+    return true;
+  }
+}
+
+/** Shortens a text with an ellipsis until it fits `max` pixels. */
+function fitText(s: string, fontSize: number, max: number, bold = false): string {
+  if (textWidth(s, fontSize, bold) <= max) return s;
+  let t = s;
+  while (t.length > 1 && textWidth(`${t}\u2026`, fontSize, bold) > max) t = t.slice(0, -1);
+  return `${t.trimEnd()}\u2026`;
+}
+
+/** Splits a text into lines of at most `max` pixels at spaces. */
+function wrapText(s: string, fontSize: number, max: number): string[] {
+  const words = s.split(' ');
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of words) {
+    const next = cur ? `${cur} ${w}` : w;
+    if (cur && textWidth(next, fontSize) > max) {
+      lines.push(cur);
+      cur = w;
+    } else cur = next;
+  }
+  if (cur) lines.push(cur);
+  return lines.map((l) => fitText(l, fontSize, max));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Primitive elements
+
 function attrs(a: Record<string, string | number | undefined>): string {
   let s = '';
   for (const [k, v] of Object.entries(a)) {
     if (v === undefined) continue;
-    s += ` ${k}="${typeof v === 'number' ? fmt(v) : escapeXml(v)}"`;
+    s += ` ${k}="${typeof v === 'number' ? fmt(v, k.endsWith('opacity') ? 2 : 1) : escapeXml(v)}"`;
   }
   return s;
 }
@@ -345,9 +463,15 @@ function text(x: number, y: number, content: string, a: Record<string, string | 
   return `<text${attrs({x, y, ...a})}>${escapeXml(content)}</text>`;
 }
 
-function tickLabel(x: number, y: number, t: Tick, anchor: 'middle' | 'end' | 'start'): string {
+function tickLabel(x: number, y: number, t: Tick, anchor: Anchor): string {
   const body = t.sup === undefined ? escapeXml(t.label) : `${escapeXml(t.label)}<tspan dy="-4" font-size="8">${escapeXml(t.sup)}</tspan>`;
   return `<text${attrs({x, y, 'text-anchor': anchor})}>${body}</text>`;
+}
+
+function tickBox(x: number, y: number, t: Tick, anchor: Anchor): Box {
+  const supW = t.sup === undefined ? 0 : textWidth(t.sup, 8);
+  const b = textBox(x, y, t.label, TICK_FONT, anchor, false, supW);
+  return t.sup === undefined ? b : {...b, y: b.y - 4, h: b.h + 4};
 }
 
 function pathData(points: readonly (readonly [number, number])[]): string {
@@ -357,7 +481,11 @@ function pathData(points: readonly (readonly [number, number])[]): string {
 // ---------------------------------------------------------------------------------------------
 // Panels
 
-const PANEL_MARGIN = {left: 62, right: 14, top: 26, bottom: 44};
+const TICK_FONT = 10;
+const AXIS_FONT = 11;
+const PANEL_TITLE_FONT = 11.5;
+const LABEL_FONT = 10;
+const MARGIN = {right: 16, top: 28, bottom: 46};
 
 function collectValues(panel: PanelSpec): {xs: number[]; ys: number[]} {
   const xs: number[] = [];
@@ -381,6 +509,7 @@ function collectValues(panel: PanelSpec): {xs: number[]; ys: number[]} {
     }
   }
   for (const v of panel.vlines ?? []) xs.push(v.x);
+  for (const h of panel.hlines ?? []) ys.push(h.y);
   return {xs, ys};
 }
 
@@ -403,70 +532,110 @@ function segments(points: readonly Point[], sx: Scale, sy: Scale): [number, numb
   return out;
 }
 
-/** Vertically de-overlaps labels (pixel space) so that no two are closer than `gap`. */
-function spreadLabels(labels: {x: number; y: number; text: string; color: string}[], gap: number, top: number, bottom: number): void {
-  labels.sort((a, b) => a.y - b.y || a.x - b.x);
-  for (let i = 1; i < labels.length; i++) {
-    const prev = labels[i - 1];
-    const overlapX = Math.abs(labels[i].x - prev.x) < textWidth(prev.text, 10) + 6;
-    if (overlapX && labels[i].y - prev.y < gap) labels[i].y = prev.y + gap;
-  }
-  const overflow = labels.length ? labels[labels.length - 1].y - bottom : 0;
-  if (overflow > 0) for (const l of labels) l.y = Math.max(top, l.y - overflow);
-}
+/** Candidate offsets (dx, dy from the anchor point, text anchor) for a point label, nearest first. */
+const LABEL_SPOTS: readonly [number, number, Anchor][] = [
+  [7, -5, 'start'], [7, 12, 'start'], [-7, -5, 'end'], [-7, 12, 'end'], [0, -9, 'middle'], [0, 17, 'middle'],
+  [12, -14, 'start'], [-12, -14, 'end'], [12, 21, 'start'], [-12, 21, 'end'], [18, 4, 'start'], [-18, 4, 'end'],
+  [0, -20, 'middle'], [0, 28, 'middle'], [24, -22, 'start'], [-24, -22, 'end'], [24, 30, 'start'], [-24, 30, 'end'],
+];
 
-function renderPanel(panel: PanelSpec, box: Box): string {
-  const plot: Box = {
-    x: box.x + PANEL_MARGIN.left,
-    y: box.y + PANEL_MARGIN.top,
-    w: box.w - PANEL_MARGIN.left - PANEL_MARGIN.right,
-    h: box.h - PANEL_MARGIN.top - PANEL_MARGIN.bottom,
-  };
-  const {xs, ys} = collectValues(panel);
-  const sx = makeScale(panel.x, xs, plot.x, plot.x + plot.w);
-  const sy = makeScale(panel.y, ys, plot.y + plot.h, plot.y, 0.1);
+function renderPanel(panel: PanelSpec, box: Box, shared: {xs?: number[]; ys?: number[]}, reg: TextRegistry): string {
+  const top = box.y + MARGIN.top;
+  const plotH = box.h - MARGIN.top - MARGIN.bottom;
+  const own = collectValues(panel);
+  const sy = makeScale(panel.y, shared.ys ?? own.ys, top + plotH, top, 0.1);
+  // left margin from the widest y tick label, the rotated axis title beside it
+  const widest = Math.max(0, ...sy.ticks.map((t) => textWidth(t.label, TICK_FONT) + (t.sup ? textWidth(t.sup, 8) : 0)));
+  const left = Math.max(52, Math.ceil(widest) + 10 + 20);
+  const plot: Box = {x: box.x + left, y: top, w: box.w - left - MARGIN.right, h: plotH};
+  const sx = makeScale(panel.x, shared.xs ?? own.xs, plot.x, plot.x + plot.w);
   const parts: string[] = [];
 
-  // grid and ticks
+  // panel title (shortened to the panel width), axis titles
+  const titles: string[] = [];
+  if (panel.title) {
+    const t = fitText(panel.title, PANEL_TITLE_FONT, box.w - 12, true);
+    const cx = plot.x + plot.w / 2;
+    const tx = Math.min(Math.max(cx, box.x + 6 + textWidth(t, PANEL_TITLE_FONT, true) / 2), box.x + box.w - 6 - textWidth(t, PANEL_TITLE_FONT, true) / 2);
+    reg.add(textBox(tx, box.y + 18, t, PANEL_TITLE_FONT, 'middle', true));
+    titles.push(text(tx, box.y + 18, t, {'text-anchor': 'middle', 'font-size': PANEL_TITLE_FONT, 'font-weight': 'bold'}));
+  }
+  const xTitle = fitText(panel.x.label, AXIS_FONT, plot.w);
+  reg.add(textBox(plot.x + plot.w / 2, box.y + box.h - 9, xTitle, AXIS_FONT, 'middle'));
+  titles.push(text(plot.x + plot.w / 2, box.y + box.h - 9, xTitle, {'text-anchor': 'middle', 'font-size': AXIS_FONT}));
+  const yTitle = fitText(panel.y.label, AXIS_FONT, plot.h);
+  const ly = plot.y + plot.h / 2;
+  const yx = box.x + 13;
+  const yw = textWidth(yTitle, AXIS_FONT);
+  reg.add({x: yx - 0.93 * AXIS_FONT, y: ly - yw / 2, w: 1.17 * AXIS_FONT, h: yw});
+  titles.push(text(yx, ly, yTitle, {'text-anchor': 'middle', 'font-size': AXIS_FONT, transform: `rotate(-90 ${fmt(yx)} ${fmt(ly)})`}));
+
+  // grid and ticks; a tick label that would overlap another text is left out (the tick stays)
   const grid: string[] = [];
   const tickMarks: string[] = [];
   const labels: string[] = [];
-  for (const t of sx.ticks) {
-    const px = sx.map(t.value);
-    grid.push(`M${fmt(px)} ${fmt(plot.y)}V${fmt(plot.y + plot.h)}`);
-    tickMarks.push(`M${fmt(px)} ${fmt(plot.y + plot.h)}v4`);
-    labels.push(tickLabel(px, plot.y + plot.h + 15, t, 'middle'));
-  }
   for (const t of sy.ticks) {
     const py = sy.map(t.value);
     grid.push(`M${fmt(plot.x)} ${fmt(py)}H${fmt(plot.x + plot.w)}`);
     tickMarks.push(`M${fmt(plot.x)} ${fmt(py)}h-4`);
-    labels.push(tickLabel(plot.x - 7, py + 3.5, t, 'end'));
+    if (reg.claim(tickBox(plot.x - 7, py + 3.5, t, 'end'))) labels.push(tickLabel(plot.x - 7, py + 3.5, t, 'end'));
+  }
+  for (const t of sx.ticks) {
+    const px = sx.map(t.value);
+    grid.push(`M${fmt(px)} ${fmt(plot.y)}V${fmt(plot.y + plot.h)}`);
+    tickMarks.push(`M${fmt(px)} ${fmt(plot.y + plot.h)}v4`);
+    if (reg.claim(tickBox(px, plot.y + plot.h + 17, t, 'middle'))) labels.push(tickLabel(px, plot.y + plot.h + 17, t, 'middle'));
   }
   for (const v of sx.minor) tickMarks.push(`M${fmt(sx.map(v))} ${fmt(plot.y + plot.h)}v2.5`);
   for (const v of sy.minor) tickMarks.push(`M${fmt(plot.x)} ${fmt(sy.map(v))}h-2.5`);
   parts.push(`<path d="${grid.join('')}" stroke="#e6e6e6" stroke-width="0.8" fill="none"/>`);
 
-  // vertical markers (behind data)
-  const vlineLabels: string[] = [];
+  // reference lines (behind data); their labels inside the plot, placed once the data is known
+  const lineLabels: string[] = [];
+  const lineLabelRequests: {label: string; color: string; spots: [number, number, Anchor][]}[] = [];
+  const placeLineLabel = (label: string, color: string, spots: [number, number, Anchor][]) => lineLabelRequests.push({label, color, spots});
+  for (const h of panel.hlines ?? []) {
+    if (!representable(sy.kind, h.y)) continue;
+    const py = sy.map(h.y);
+    if (py < plot.y - 0.5 || py > plot.y + plot.h + 0.5) continue;
+    parts.push(`<path${attrs({d: `M${fmt(plot.x)} ${fmt(py)}H${fmt(plot.x + plot.w)}`, stroke: h.color, 'stroke-width': 1.1, 'stroke-dasharray': h.dash, fill: 'none'})}/>`);
+    if (h.label) {
+      // along the line, right end first, above then below it
+      const spots: [number, number, Anchor][] = [];
+      for (let k = 0; k <= 8; k++) {
+        const x = plot.x + plot.w - 4 - ((plot.w - 8) * k) / 8;
+        spots.push([x, py - 4, k === 8 ? 'start' : 'end'], [x, py + 12, k === 8 ? 'start' : 'end']);
+      }
+      placeLineLabel(h.label, h.color, spots);
+    }
+  }
   for (const v of panel.vlines ?? []) {
     if (!representable(sx.kind, v.x)) continue;
     const px = sx.map(v.x);
-    parts.push(
-      `<path${attrs({d: `M${fmt(px)} ${fmt(plot.y)}V${fmt(plot.y + plot.h)}`, stroke: v.color, 'stroke-width': 1.2, 'stroke-dasharray': v.dash, fill: 'none'})}/>`,
-    );
+    if (px < plot.x - 0.5 || px > plot.x + plot.w + 0.5) continue;
+    parts.push(`<path${attrs({d: `M${fmt(px)} ${fmt(plot.y)}V${fmt(plot.y + plot.h)}`, stroke: v.color, 'stroke-width': 1.2, 'stroke-dasharray': v.dash, fill: 'none'})}/>`);
     if (v.label) {
-      const right = px + textWidth(v.label, 10) + 4 < plot.x + plot.w;
-      vlineLabels.push(text(right ? px + 3 : px - 3, plot.y + 11, v.label, {'font-size': 10, fill: v.color, 'text-anchor': right ? 'start' : 'end'}));
+      const spots: [number, number, Anchor][] = [];
+      for (let k = 0; k < Math.floor((plot.h - 8) / 12); k++) spots.push([px + 3, plot.y + 12 + 12 * k, 'start'], [px - 3, plot.y + 12 + 12 * k, 'end']);
+      placeLineLabel(v.label, v.color, spots);
     }
   }
 
-  // data
-  const pointLabels: {x: number; y: number; text: string; color: string}[] = [];
+  // data (the pixels of points and line vertices are obstacles labels try to avoid)
+  const obstacles: Box[] = [];
+  const obstacle = (x: number, y: number, r: number) => obstacles.push({x: x - r, y: y - r, w: 2 * r, h: 2 * r});
+  const pointLabels: LabelMark[] = [];
   for (const m of panel.marks) {
     if (m.type === 'line') {
       for (const seg of segments(m.points, sx, sy)) {
         if (seg.length < 2) continue;
+        // line segments as obstacles: points every ~4 px along them
+        for (let k = 1; k < seg.length; k++) {
+          const [x0, y0] = seg[k - 1];
+          const [x1, y1] = seg[k];
+          const steps = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0) / 4));
+          for (let t = 0; t <= steps; t++) obstacle(x0 + ((x1 - x0) * t) / steps, y0 + ((y1 - y0) * t) / steps, 1.5);
+        }
         parts.push(
           `<path${attrs({
             d: pathData(seg),
@@ -481,10 +650,11 @@ function renderPanel(panel: PanelSpec, box: Box): string {
         );
       }
     } else if (m.type === 'scatter') {
-      const r = m.radius ?? 3;
+      const r0 = m.radius ?? 3;
       for (const p of m.points) {
         if (!representable(sx.kind, p.x) || !representable(sy.kind, p.y)) continue;
-        parts.push(`<circle${attrs({cx: sx.map(p.x), cy: sy.map(p.y), r, fill: p.fill, stroke: m.stroke, 'stroke-width': m.stroke ? 0.7 : undefined})}/>`);
+        obstacle(sx.map(p.x), sy.map(p.y), p.r ?? r0);
+        parts.push(`<circle${attrs({cx: sx.map(p.x), cy: sy.map(p.y), r: p.r ?? r0, fill: p.fill, 'fill-opacity': p.opacity, stroke: m.stroke, 'stroke-width': m.stroke ? 0.7 : undefined})}/>`);
       }
     } else if (m.type === 'area') {
       const runs: {x: number; lo: number; hi: number}[][] = [[]];
@@ -501,71 +671,84 @@ function renderPanel(panel: PanelSpec, box: Box): string {
         parts.push(`<path${attrs({d: `${pathData(outline)}Z`, fill: m.color, 'fill-opacity': m.opacity ?? 0.18, stroke: 'none'})}/>`);
       }
     } else if (representable(sx.kind, m.x) && representable(sy.kind, m.y)) {
-      pointLabels.push({x: sx.map(m.x) + 6, y: sy.map(m.y) - 5, text: m.text, color: m.color});
+      pointLabels.push(m);
     }
   }
-  spreadLabels(pointLabels, 11, plot.y + 9, plot.y + plot.h - 2);
+  // labels: the first spot inside the plot free of other text, preferring spots that cover no data;
+  // a label with no free spot is left out (the legend names every layer)
+  const inside = (b: Box) => b.x >= plot.x + 1 && b.x + b.w <= plot.x + plot.w - 1 && b.y >= plot.y + 1 && b.y + b.h <= plot.y + plot.h - 1;
+  const clearOfData = (b: Box) => obstacles.every((o) => !overlaps(b, o, 0));
+  const place = (candidates: {x: number; y: number; anchor: Anchor}[], content: string, bold: boolean): {x: number; y: number; anchor: Anchor} | null => {
+    for (const strict of [true, false]) {
+      for (const c of candidates) {
+        const b = textBox(c.x, c.y, content, LABEL_FONT, c.anchor, bold);
+        if (!inside(b) || (strict && !clearOfData(b)) || !reg.free(b)) continue;
+        reg.add(b);
+        return c;
+      }
+    }
+    return null;
+  };
+  const placed: string[] = [];
   for (const l of pointLabels) {
-    const flip = l.x + textWidth(l.text, 10) > plot.x + plot.w;
-    parts.push(
-      text(flip ? l.x - 12 : l.x, l.y, l.text, {
-        'font-size': 10,
-        'font-weight': 'bold',
-        fill: l.color,
-        'text-anchor': flip ? 'end' : 'start',
-        stroke: '#ffffff',
-        'stroke-width': 2.5,
-        'paint-order': 'stroke',
-      }),
-    );
+    const px = sx.map(l.x);
+    const py = sy.map(l.y);
+    const at = place(LABEL_SPOTS.map(([dx, dy, anchor]) => ({x: px + dx, y: py + dy, anchor})), l.text, true);
+    if (at) placed.push(text(at.x, at.y, l.text, {'font-size': LABEL_FONT, 'font-weight': 'bold', fill: l.color, 'text-anchor': at.anchor, stroke: '#ffffff', 'stroke-width': 2.5, 'paint-order': 'stroke'}));
   }
-  parts.push(...vlineLabels);
+  for (const r of lineLabelRequests) {
+    const at = place(r.spots.map(([x, y, anchor]) => ({x, y, anchor})), r.label, false);
+    if (at) lineLabels.push(text(at.x, at.y, r.label, {'font-size': LABEL_FONT, fill: r.color, 'text-anchor': at.anchor, stroke: '#ffffff', 'stroke-width': 3, 'paint-order': 'stroke'}));
+  }
+  parts.push(...placed, ...lineLabels);
 
   // frame, ticks, labels, titles
   parts.push(`<rect${attrs({x: plot.x, y: plot.y, width: plot.w, height: plot.h, fill: 'none', stroke: '#333333', 'stroke-width': 0.8})}/>`);
   parts.push(`<path d="${tickMarks.join('')}" stroke="#333333" stroke-width="0.8" fill="none"/>`);
-  parts.push(`<g font-size="10" fill="#222222">${labels.join('')}</g>`);
-  parts.push(text(plot.x + plot.w / 2, box.y + box.h - 8, panel.x.label, {'text-anchor': 'middle', 'font-size': 11}));
-  const ly = plot.y + plot.h / 2;
-  parts.push(text(box.x + 13, ly, panel.y.label, {'text-anchor': 'middle', 'font-size': 11, transform: `rotate(-90 ${fmt(box.x + 13)} ${fmt(ly)})`}));
-  if (panel.title) parts.push(text(plot.x + plot.w / 2, box.y + 17, panel.title, {'text-anchor': 'middle', 'font-size': 11.5, 'font-weight': 'bold'}));
+  parts.push(`<g font-size="${TICK_FONT}" fill="#222222">${labels.join('')}</g>`);
+  parts.push(...titles);
   return parts.join('');
 }
 
 // ---------------------------------------------------------------------------------------------
 // Legend and colour bar
 
+const LEGEND_FONT = 11;
+
 function legendSample(x: number, y: number, item: LegendItem): string {
+  if (item.radius !== undefined) return `<circle${attrs({cx: x + 11, cy: y, r: item.radius, fill: item.color, 'fill-opacity': item.opacity})}/>`;
   const line = `<path${attrs({d: `M${fmt(x)} ${fmt(y)}h22`, stroke: item.color, 'stroke-width': 2, 'stroke-dasharray': item.dash, fill: 'none'})}/>`;
   const dot = item.marker ? `<circle${attrs({cx: x + 11, cy: y, r: 3.2, fill: item.color})}/>` : '';
   return line + dot;
 }
 
 /** Lays out legend items in rows of at most `width` pixels; returns the markup and its height. */
-function renderLegend(items: readonly LegendItem[], x0: number, y0: number, width: number): {svg: string; height: number} {
-  const rowH = 17;
+function renderLegend(items: readonly LegendItem[], x0: number, y0: number, width: number, reg: TextRegistry): {svg: string; height: number} {
+  const rowH = 18;
   let x = x0;
   let y = y0 + rowH / 2;
   const parts: string[] = [];
   for (const item of items) {
-    const w = 28 + textWidth(item.label, 11) + 16;
+    const label = fitText(item.label, LEGEND_FONT, width - 30);
+    const w = 28 + textWidth(label, LEGEND_FONT) + 18;
     if (x > x0 && x + w > x0 + width) {
       x = x0;
       y += rowH;
     }
-    parts.push(legendSample(x, y, item), text(x + 27, y + 4, item.label, {'font-size': 11}));
+    reg.add(textBox(x + 27, y + 4, label, LEGEND_FONT, 'start'));
+    parts.push(legendSample(x, y, item), text(x + 27, y + 4, label, {'font-size': LEGEND_FONT}));
     x += w;
   }
   return {svg: parts.join(''), height: items.length ? y - y0 + rowH / 2 : 0};
 }
 
-const COLORBAR_WIDTH = 78;
+const COLORBAR_WIDTH = 80;
 
-function renderColorBar(cb: ColorBarSpec, box: Box): string {
+function renderColorBar(cb: ColorBarSpec, box: Box, reg: TextRegistry): string {
   const barX = box.x + 10;
   const barW = 12;
-  const top = box.y + PANEL_MARGIN.top;
-  const bottom = box.y + box.h - PANEL_MARGIN.bottom;
+  const top = box.y + MARGIN.top + 6;
+  const bottom = box.y + box.h - MARGIN.bottom;
   const scale = makeScale({kind: cb.kind, min: cb.min, max: cb.max}, [cb.min, cb.max], bottom, top);
   const steps = 48;
   const parts: string[] = [];
@@ -580,46 +763,85 @@ function renderColorBar(cb: ColorBarSpec, box: Box): string {
   for (const t of scale.ticks) {
     const py = scale.map(t.value);
     ticks.push(`M${fmt(barX + barW)} ${fmt(py)}h3`);
-    labels.push(tickLabel(barX + barW + 5, py + 3.5, t, 'start'));
+    if (reg.claim(tickBox(barX + barW + 5, py + 3.5, t, 'start'))) labels.push(tickLabel(barX + barW + 5, py + 3.5, t, 'start'));
   }
   parts.push(`<path d="${ticks.join('')}" stroke="#333333" stroke-width="0.8" fill="none"/>`);
-  parts.push(`<g font-size="10" fill="#222222">${labels.join('')}</g>`);
-  parts.push(text(barX + barW / 2, top - 8, cb.label, {'text-anchor': 'middle', 'font-size': 10.5}));
+  parts.push(`<g font-size="${TICK_FONT}" fill="#222222">${labels.join('')}</g>`);
+  const label = fitText(cb.label, 10.5, COLORBAR_WIDTH - 4);
+  reg.add(textBox(barX + barW / 2, top - 9, label, 10.5, 'middle'));
+  parts.push(text(barX + barW / 2, top - 9, label, {'text-anchor': 'middle', 'font-size': 10.5}));
   return parts.join('');
 }
 
 // ---------------------------------------------------------------------------------------------
 // Figure
 
+/**
+ * Per panel, the values its x and y axes must show when shared: the union over every panel axis
+ * with the same `share` key (x and y axes may share one key, e.g. an information plane's I(X;T)
+ * axis with the I(X;T)-against-epoch panels), or over all panels with shareX / shareY.
+ */
+function sharedValues(panels: readonly PanelSpec[], shareX: boolean, shareY: boolean): {xs?: number[]; ys?: number[]}[] {
+  const keyOf = (p: PanelSpec, axis: 'x' | 'y') => (axis === 'x' && shareX ? '\u0000x' : axis === 'y' && shareY ? '\u0000y' : p[axis].share);
+  const pools = new Map<string, number[]>();
+  for (const p of panels) {
+    const own = collectValues(p);
+    for (const axis of ['x', 'y'] as const) {
+      const key = keyOf(p, axis);
+      if (key === undefined) continue;
+      const forced = [p[axis].min, p[axis].max].filter((v): v is number => v !== undefined);
+      pools.set(key, [...(pools.get(key) ?? []), ...(axis === 'x' ? own.xs : own.ys), ...forced]);
+    }
+  }
+  return panels.map((p) => {
+    const kx = keyOf(p, 'x');
+    const ky = keyOf(p, 'y');
+    return {xs: kx === undefined ? undefined : pools.get(kx), ys: ky === undefined ? undefined : pools.get(ky)};
+  });
+}
+
 /** Renders a complete multi-panel figure as a standalone SVG document. */
 export function renderFigure(spec: FigureSpec): string {
-  const pw = spec.panelWidth ?? 340;
-  const ph = spec.panelHeight ?? 260;
   const cols = Math.max(1, Math.min(spec.columns, spec.panels.length || 1));
   const rows = Math.max(1, Math.ceil(spec.panels.length / cols));
-  const gridW = cols * pw;
   const cbW = spec.colorBar ? COLORBAR_WIDTH : 0;
+  const pw = spec.panelWidth ?? Math.floor(((spec.width ?? PAGE_WIDTH) - 16 - cbW) / cols);
+  const ph = spec.panelHeight ?? Math.round(Math.min(420, Math.max(210, pw * 0.7)));
+  const gridW = cols * pw;
   const width = gridW + cbW + 16;
-  const titleH = 26;
-  const legend = renderLegend(spec.legend ?? [], PANEL_MARGIN.left, titleH, width - PANEL_MARGIN.left - 8);
-  const gridTop = titleH + legend.height + (legend.height ? 4 : 0);
+  const reg = new TextRegistry();
+
+  const head: string[] = [];
+  const title = fitText(spec.title, 14, width - 16, true);
+  reg.add(textBox(8, 20, title, 14, 'start', true));
+  head.push(text(8, 20, title, {'font-size': 14, 'font-weight': 'bold'}));
+  let y = 26;
+  if (spec.subtitle) {
+    for (const line of wrapText(spec.subtitle, 11, width - 16)) {
+      y += 15;
+      reg.add(textBox(8, y, line, 11, 'start'));
+      head.push(text(8, y, line, {'font-size': 11, fill: '#444444'}));
+    }
+  }
+  const legend = renderLegend(spec.legend ?? [], 52, y + 4, width - 60, reg);
+  const gridTop = y + 4 + legend.height + (legend.height ? 4 : 0);
   const height = gridTop + rows * ph + 4;
 
-  const parts: string[] = [];
-  parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg"${attrs({width, height, viewBox: `0 0 ${fmt(width)} ${fmt(height)}`, 'font-family': 'Helvetica, Arial, sans-serif', 'font-size': 11})}>`,
-  );
-  parts.push(`<title>${escapeXml(spec.title)}</title>`);
-  parts.push(`<rect${attrs({x: 0, y: 0, width, height, fill: '#ffffff'})}/>`);
-  parts.push(text(8, 18, spec.title, {'font-size': 13, 'font-weight': 'bold'}));
-  parts.push(legend.svg);
+  const shared = sharedValues(spec.panels, spec.shareX ?? false, spec.shareY ?? false);
+  const body: string[] = [];
   spec.panels.forEach((panel, i) => {
     const box = {x: 8 + (i % cols) * pw, y: gridTop + Math.floor(i / cols) * ph, w: pw, h: ph};
-    parts.push(renderPanel(panel, box));
+    body.push(renderPanel(panel, box, shared[i], reg));
   });
-  if (spec.colorBar) {
-    parts.push(renderColorBar(spec.colorBar, {x: 8 + gridW, y: gridTop, w: cbW, h: Math.min(ph, rows * ph)}));
-  }
-  parts.push('</svg>');
-  return parts.join('\n');
+  if (spec.colorBar) body.push(renderColorBar(spec.colorBar, {x: 8 + gridW, y: gridTop, w: cbW, h: Math.min(ph, rows * ph)}, reg));
+
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg"${attrs({width, height, viewBox: `0 0 ${fmt(width)} ${fmt(height)}`, 'font-family': FONT_FAMILY, 'font-size': 11})}>`,
+    `<title>${escapeXml(spec.title)}</title>`,
+    `<rect${attrs({x: 0, y: 0, width, height, fill: '#ffffff'})}/>`,
+    ...head,
+    legend.svg,
+    ...body,
+    '</svg>',
+  ].join('\n');
 }

@@ -44,6 +44,12 @@ export function runFacts(input: ReportInput, summary: ReportSummary): [string, s
     ['Epochs', `${summary.epochs} (${summary.snapshots} snapshots)`],
     ['Final loss', `train ${fmtMaybe(f.trainLoss)}, test ${fmtMaybe(f.testLoss)}`],
     ['Final accuracy', `train ${fmtMaybe(f.trainAcc)}, test ${fmtMaybe(f.testAcc)}`],
+    [
+      'Headline',
+      summary.headline
+        ? `${summary.headline.layer} (last hidden layer): compression ${fmtBits(summary.headline.compression)} ${summary.headline.unit}, final I(X;T) ${fmtBits(summary.headline.finalIXT)}, final I(T;Y) ${fmtBits(summary.headline.finalITY)} (${groupLabel(summary.headline)}, the first estimator without a validity warning)`
+        : summary.layers.some((l) => l.mi.length) ? 'none: every MI estimator of the last hidden layer carries a validity warning' : '–',
+    ],
   ];
 }
 

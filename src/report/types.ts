@@ -13,6 +13,8 @@ export interface ReportInput {
   seed: number;
   /** Exact command line that produced the run (shown in the report). */
   command: string;
+  /** Later commands that continued the run (`tdlab run --resume`, `tdlab metrics`, `tdlab report`), oldest first. */
+  laterCommands?: string[];
   /** ISO time. */
   createdAt: string;
   /** Hidden layers 1..L then the output layer. */
@@ -28,6 +30,10 @@ export interface ReportInput {
   dataset: {name: string; n: number; nTrain: number; nTest: number; entropyY?: number};
   /** Resolved config text, shown collapsed in the HTML. */
   configYaml: string;
+  /** Epoch axis of the time panels (`report.epochAxis`, default log). */
+  epochAxis?: 'log' | 'linear';
+  /** One I(X;T) and one I(T;Y) range for the MI figures of every estimator (`report.shareEstimatorAxes`). */
+  shareEstimatorAxes?: boolean;
 }
 
 export interface ReportFigure {

@@ -84,7 +84,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     runId = prov.runId;
     prov.status = 'running';
     prov.endedAt = null;
-    prov.argv = argv;
+    // argv stays the command that made the run; later commands that continued it are listed
+    (prov as Provenance & {resumes?: {at: string; argv: string[]}[]}).resumes = [...((prov as {resumes?: {at: string; argv: string[]}[]}).resumes ?? []), {at: new Date().toISOString(), argv}];
   } else {
     if (!opts.configFile) throw new UserError('give a config file (e.g. tdlab run configs/tishby.yaml) or --resume <run dir>');
     loaded = loadConfig(opts.configFile, {set: opts.set, seed: opts.seed});
@@ -102,7 +103,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const saveProv = () => writeJsonAtomic(paths.provenance, prov);
   saveProv();
 
-  const command = ['tdlab', ...argv].join(' ');
+  const command = ['tdlab', ...prov.argv].join(' ');
   const abort = new AbortController();
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {

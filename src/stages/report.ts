@@ -1,6 +1,7 @@
-import {readFileSync} from 'node:fs';
+import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import {join} from 'node:path';
 import {writeFileAtomic, writeJsonAtomic} from '../io/atomic.js';
+import {pngAvailable, pngName, svgToPng} from '../io/png.js';
 import {readMetricRows, readTrainingRows} from '../io/tables.js';
 import {buildReport} from '../report/index.js';
 import type {LayerInfo} from '../types.js';
@@ -18,7 +19,7 @@ export const reportStage: Stage = {
     const info = JSON.parse(readFileSync(paths.datasetInfo, 'utf8')) as DatasetInfo;
     const metrics = readMetricRows(paths.metricsArrow);
     const training = readTrainingRows(paths.training);
-    const provenance = JSON.parse(readFileSync(paths.provenance, 'utf8')) as {backend: string | null; startedAt: string};
+    const provenance = JSON.parse(readFileSync(paths.provenance, 'utf8')) as {backend: string | null; startedAt: string; resumes?: {argv: string[]}[]};
     const layers: LayerInfo[] = plan.layers.map(({index, name, width, activation, kind}) => ({index, name, width, activation, kind}));
     const out = buildReport({
       title: config.report.title ?? config.name,
@@ -27,6 +28,7 @@ export const reportStage: Stage = {
       backend: provenance.backend ?? 'unknown',
       seed: config.seed,
       command: ctx.command,
+      laterCommands: (provenance.resumes ?? []).map((r) => ['tdlab', ...r.argv].join(' ')),
       createdAt: provenance.startedAt,
       layers,
       metrics,
@@ -35,12 +37,24 @@ export const reportStage: Stage = {
       epochs: config.train.epochs,
       dataset: {name: info.name, n: info.n, nTrain: info.nTrain, nTest: info.nTest, entropyY: typeof info.facts.entropyY === 'number' ? info.facts.entropyY : undefined},
       configYaml: readFileSync(paths.config, 'utf8'),
+      epochAxis: config.report.epochAxis,
+      shareEstimatorAxes: config.report.shareEstimatorAxes,
     });
-    for (const f of out.figures) writeFileAtomic(join(paths.reportDir, 'figures', f.file), f.svg);
+    // every figure as a standalone SVG and a PNG (twice the SVG's size) for papers and slides
+    const png = pngAvailable();
+    // figures of an earlier rendering that this one does not make (e.g. renamed files) are removed
+    const keep = new Set(out.figures.flatMap((f) => [f.file, pngName(f.file)]));
+    const figDir = join(paths.reportDir, 'figures');
+    if (existsSync(figDir)) for (const f of readdirSync(figDir)) if (/\.(svg|png)$/.test(f) && !keep.has(f)) rmSync(join(figDir, f), {force: true});
+    for (const f of out.figures) {
+      writeFileAtomic(join(paths.reportDir, 'figures', f.file), f.svg);
+      if (png) writeFileAtomic(join(paths.reportDir, 'figures', pngName(f.file)), svgToPng(f.svg));
+    }
+    if (!png) ctx.note('no PNG figures: @resvg/resvg-js has no binary for this platform (the SVGs are written)');
     writeFileAtomic(paths.reportMd, out.markdown);
     writeJsonAtomic(paths.reportSummary, out.summary);
     writeFileAtomic(paths.reportHtml, out.html); // last: its presence means the report is complete
     for (const w of out.summary.warnings) ctx.note(`${w.kind}: ${w.message}`);
-    return {outputs: ['report/index.html', 'report/report.md', 'report/summary.json', ...out.figures.map((f) => `report/figures/${f.file}`)]};
+    return {outputs: ['report/index.html', 'report/report.md', 'report/summary.json', ...out.figures.flatMap((f) => [`report/figures/${f.file}`, ...(png ? [`report/figures/${pngName(f.file)}`] : [])])]};
   },
 };

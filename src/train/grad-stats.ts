@@ -14,7 +14,7 @@ export interface LayerGradStats {
 
 /**
  * Accumulates minibatch gradients of every layer's weight matrix (biases excluded) over one
- * epoch with Welford's algorithm in float64, so nothing but two vectors is kept (spec section 4).
+ * epoch with Welford's algorithm in float64, so nothing but two vectors is kept (docs/metrics.md, gradient statistics).
  */
 export class GradientAccumulator {
   private count = 0;

@@ -1,7 +1,7 @@
 import {UserError} from '../util/errors.js';
 
 /**
- * Snapshot schedules (spec section 2). Snapshot epoch e is the network after e epochs of
+ * Snapshot schedules (docs/metrics.md, snapshot schedules). Snapshot epoch e is the network after e epochs of
  * training, so epoch 0 is the initialisation; schedules cover [0, E-1] and always include 0 and E-1.
  *  - `log:K`: unique(floor(logspace(0, log10 E, K)) - 1), dense early, sparse late;
  *  - `every:N`: 0, N, 2N, ...;

@@ -8,7 +8,7 @@ import type {SuiteOptions, SuiteRow} from './types.js';
 
 /*
  * The suite's pass/fail checks with exact or tolerance answers: binning S1-S3, KDE K1-K6, EBAB
- * and KSG invariance under monotone maps, and the KSG tolerances of spec 10.2.
+ * and KSG invariance under monotone maps, and the KSG tolerances of docs/metrics.md, ground truth.
  */
 
 /** The estimators with binning sanity checks S2/S3 (S1 is specific to `mi.bin`'s edges). */
@@ -233,7 +233,7 @@ function ebabCheck(): CheckDef {
 function ksgChecks(): CheckDef[] {
   const name = 'mi.ksg';
   const statsGate = (ctx: CheckContext) =>
-    ctx.opts.n >= 5000 && ctx.opts.seeds >= 10 ? undefined : `needs --n >= 5000 and --seeds >= 10 (spec 10.2); ran n = ${ctx.opts.n}, seeds = ${ctx.opts.seeds}`;
+    ctx.opts.n >= 5000 && ctx.opts.seeds >= 10 ? undefined : `needs --n >= 5000 and --seeds >= 10 (docs/metrics.md, ground truth); ran n = ${ctx.opts.n}, seeds = ${ctx.opts.seeds}`;
   const rowOf = (ctx: CheckContext, task: string) => ctx.rows.find((r) => r.estimator === name && r.task === task);
   const out: CheckDef[] = [
     {
@@ -285,7 +285,7 @@ function ksgChecks(): CheckDef[] {
     out.push({
       id: `ksg.tol.${tol.task}`,
       estimator: name,
-      description: tol.abs !== undefined ? `KSG k = 5 on ${tol.task}: |bias| <= ${tol.abs} nats (spec 10.2)` : `KSG k = 5 on ${tol.task}: |bias| <= ${tol.rel! * 100}% (spec 10.2)`,
+      description: tol.abs !== undefined ? `KSG k = 5 on ${tol.task}: |bias| <= ${tol.abs} nats (docs/metrics.md, ground truth)` : `KSG k = 5 on ${tol.task}: |bias| <= ${tol.rel! * 100}% (docs/metrics.md, ground truth)`,
       run: (ctx) => {
         const r = rowOf(ctx, tol.task);
         if (!r) return skip(`task ${tol.task} not selected`);

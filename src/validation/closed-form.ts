@@ -1,5 +1,5 @@
 /**
- * Closed-form ground truth for the estimator validation suite (spec section 10.1), in nats,
+ * Closed-form ground truth for the estimator validation suite (docs/metrics.md, ground truth), in nats,
  * plus the special functions it needs: erf/erfc and the standard normal CDF Phi (for the
  * "uniform" tasks).
  *
@@ -137,7 +137,7 @@ export function gaussianEntropy(S: Mat): number {
 }
 
 /**
- * The Student-t correction h(k) of spec 10.1 for a k-dimensional marginal with nu degrees of
+ * The Student-t correction h(k) of docs/metrics.md, ground truth for a k-dimensional marginal with nu degrees of
  * freedom: -ln Gamma((nu+k)/2) + ln Gamma(nu/2) + (k/2) ln(nu pi) + ((nu+k)/2)[psi((nu+k)/2) - psi(nu/2)].
  */
 function studentH(k: number, nu: number): number {

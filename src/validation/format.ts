@@ -40,7 +40,7 @@ function notedTasks(r: SuiteResult) {
 
 function header(r: SuiteResult): string {
   return (
-    `Estimator validation (spec 10): n = ${r.n} rows per sample (discrete tasks: their own size), ${r.seeds} seed${r.seeds === 1 ? '' : 's'}, ` +
+    `Estimator validation (docs/metrics.md, ground truth): n = ${r.n} rows per sample (discrete tasks: their own size), ${r.seeds} seed${r.seeds === 1 ? '' : 's'}, ` +
     `values in nats; mean and std over seeds, bias = mean - truth, rel.bias = bias / truth, s/est = seconds per estimate`
   );
 }

@@ -1,9 +1,9 @@
 /**
- * The estimator validation suite (spec section 10; issue 3 item 3): every registered
+ * The estimator validation suite (docs/metrics.md, ground truth; issue 3 item 3): every registered
  * information estimator on the ground-truth tasks of `tasks.ts`, `seeds` independent samples of
  * `n` rows each, summarised as mean, spread and bias against the closed-form truth; plus
  * pass/fail checks with exact or tolerance answers (binning S1-S3, KDE K1-K6, EBAB and KSG
- * invariance under monotone maps, the KSG tolerances of spec 10.2).
+ * invariance under monotone maps, the KSG tolerances of docs/metrics.md, ground truth).
  *
  * Pure computation: no I/O (progress goes to an optional callback).
  *
@@ -22,7 +22,7 @@
  * probed once on a small random input, with and without continuous `x`:
  * - it USES x (its I_XT needs or changes with `x`: kNN/KSG/KL, lossy IB) -> "continuous": run on
  *   the continuous MI tasks; also on the entropy tasks when it reports `H` or is an `ent.*`;
- *   skipped on discrete tasks (kNN estimators are inappropriate for discrete inputs, spec 3.6);
+ *   skipped on discrete tasks (kNN estimators are inappropriate for discrete inputs, docs/metrics.md, mi.ksg and ent.kl);
  * - it does not (its I(X;T) comes from row identity: binning, EBAB, KDE) -> "identity": run on
  *   the discrete tasks only; continuous tasks are skipped (true I(X;T) of a deterministic map of
  *   continuous X is infinite, so there is nothing to compare with).
@@ -103,7 +103,7 @@ export function runSuite(opts: SuiteOptions): SuiteResult {
       if (ids.length) skipped.push({estimator: p.info.name, tasks: ids, reason});
     };
     if (p.info.role === 'continuous') {
-      group((t) => t.kind === 'discrete', 'discrete tasks: kNN-type estimators are inappropriate for discrete inputs (spec 3.6)');
+      group((t) => t.kind === 'discrete', 'discrete tasks: kNN-type estimators are inappropriate for discrete inputs (docs/metrics.md, mi.ksg and ent.kl)');
       group((t) => t.quantity === 'H', 'entropy tasks: reports no differential entropy H');
     } else {
       group(

@@ -1,8 +1,8 @@
 /**
- * Ground-truth tasks of the estimator validation suite (spec section 10.1, after the BMI
+ * Ground-truth tasks of the estimator validation suite (docs/metrics.md, ground truth, after the BMI
  * benchmark of Czyz et al. 2023). Each task draws `n` rows of (X, Y) from a distribution whose
  * mutual information (or, for the entropy tasks, differential entropy of X) is known in closed
- * form; the truth is computed in code from `closed-form.ts` (tests pin it to the spec table).
+ * form; the truth is computed in code from `closed-form.ts` (tests pin it to the published values).
  *
  * Conventions:
  * - Values in nats. Samples are float32 (what estimators receive), drawn in float64.
@@ -49,7 +49,7 @@ export interface ValidationTask {
   description: string;
   /** The true value in nats, computed from the closed form. */
   truthNats: number;
-  /** The value printed in spec 10.1 / 3.1 when the spec lists one (nats). */
+  /** The published value (docs/metrics.md, ground truth), when there is one (nats). */
   specTruthNats?: number;
   dimX: number;
   /** 0 for entropy tasks. */

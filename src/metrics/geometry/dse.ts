@@ -7,7 +7,7 @@ import {gramUpper} from '../../linalg/gram.js';
 import type {Estimator} from '../types.js';
 
 /*
- * Diffusion spectral entropy and mutual information (Liao et al. 2023; spec 6), following the
+ * Diffusion spectral entropy and mutual information (Liao et al. 2023; docs/metrics.md, geom.dse), following the
  * reference code (ChenLiu-1996/DiffusionSpectralEntropy, dse.py / dsmi.py / diffusion.py):
  *   G_ij = exp(-||z_i - z_j||^2 / (2 sigma^2))   (the code's 1/(sigma sqrt(2 pi)) factor cancels),
  *   K = Deg^(-1/2) G Deg^(-1/2),  p_i = |lambda_i(K)|^t / sum_j |lambda_j|^t,
@@ -180,7 +180,7 @@ const unit = z.enum(['bits', 'nats']).default('bits');
 const dseParams = z.object({sigma: sigmaParam, t: z.number().positive().default(1), unit}).strict();
 
 /**
- * `geom.dse`: diffusion spectral entropy of the layer's rows (spec 6), bits by default, ceiling
+ * `geom.dse`: diffusion spectral entropy of the layer's rows (docs/metrics.md, geom.dse), bits by default, ceiling
  * log2 N. With `sigma: median` the kernel width is the median pairwise distance of these rows.
  * Non-finite activations give NaN.
  */
@@ -232,7 +232,7 @@ export function seededSubsets(seed: number): SubsetDraw {
 }
 
 /**
- * DSMI(Z;Y) in bits (spec 6): per class c, mean DSE of `repetitions` random row subsets of size
+ * DSMI(Z;Y) in bits (docs/metrics.md, geom.dse): per class c, mean DSE of `repetitions` random row subsets of size
  * n_c minus the DSE of the class's rows, weighted by p(c) = n_c / N. Subsets come from `draw`
  * (default: `seededSubsets(seed)`).
  */
@@ -259,7 +259,7 @@ export function dsmiBits(T: Matrix, y: Int32Array, sigma: number | 'median', t: 
 }
 
 /**
- * `geom.dsmi`: diffusion spectral mutual information with the labels, DSMI(Z;Y) (spec 6), bits
+ * `geom.dsmi`: diffusion spectral mutual information with the labels, DSMI(Z;Y) (docs/metrics.md, geom.dse), bits
  * by default. No ceiling is attached: log2 C (the D4 value) is not an upper bound for uneven
  * class geometry. Subsets are seeded from
  * `input.seed` (0 when absent). Non-finite activations give NaN.

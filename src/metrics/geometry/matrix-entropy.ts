@@ -7,10 +7,10 @@ import {medianPairwiseDistance, rowsFloat64, sqDistancesUpper} from './dse.js';
 import {finite, preparedSpectrum} from './spectrum.js';
 
 /*
- * Matrix-based representation entropies (spec 7.1-7.4). Float64 throughout; eigenvalues from
+ * Matrix-based representation entropies (docs/metrics.md, entropy and geometry of representations). Float64 throughout; eigenvalues from
  * `eigvalsh` (linalg/eigen.ts) / `preparedSpectrum` (spectrum.ts), clipped at 0.
  *
- * ent.renyi (Giraldo, Rao, Principe 2015), spec 7.1: A = K / N with the Gaussian kernel
+ * ent.renyi (Giraldo, Rao, Principe 2015), docs/metrics.md, ent.renyi: A = K / N with the Gaussian kernel
  * K_ij = exp(-||z_i - z_j||^2 / (2 sigma^2)) (K_ii = 1, tr A = 1),
  *   S_alpha(A) = log2(sum lambda^alpha) / (1 - alpha)   (alpha = 1: -sum lambda log2 lambda).
  * With labels: B = K_Y / N, K_Y(i, j) = [y_i = y_j]; joint (A o B) / tr(A o B);
@@ -22,15 +22,15 @@ import {finite, preparedSpectrum} from './spectrum.js';
  * of class c, and its eigenvalues are those of the blocks. Cost: kernel O(N^2 d), eigenvalues
  * O(4/3 N^3) for S(A) plus sum_c O(4/3 n_c^3) for the joint; memory one N x N float64.
  * sigma: a number or `median` (default; the median pairwise distance over i < j of these rows,
- * see dse.ts); alpha default 1.01 (ours, spec 7.1). Unit bits by default (`unit`).
+ * see dse.ts); alpha default 1.01 (ours, docs/metrics.md, ent.renyi). Unit bits by default (`unit`).
  *
- * ent.matrix (Wei et al. 2024), spec 7.2: centre (`center`, default true), L2-normalise every
+ * ent.matrix (Wei et al. 2024), docs/metrics.md, ent.matrix: centre (`center`, default true), L2-normalise every
  * row (rows of norm 0 stay 0), Sigma = Z^T Z / N, lambda = eigenvalues of Sigma / tr(Sigma),
  *   H = -sum lambda ln lambda / ln d  (dimensionless, [0, 1]); H = 0 when tr = 0 or d = 1.
- * ent.vne (Kim et al. 2023), spec 7.3: rows L2-normalised, not centred, C = Z^T Z / N,
+ * ent.vne (Kim et al. 2023), docs/metrics.md, ent.vne: rows L2-normalised, not centred, C = Z^T Z / N,
  *   VNE = -sum lambda ln lambda (nats by default), in [0, ln min(N, d)].
  * Both: O(N d min(N, d)) for Z^T Z (or the Gram Z Z^T when N < d) + O(min(N, d)^3).
- * ent.mbe2 (GAPT / IBLM), spec 7.4: consecutive patches of P rows (`patch`, default 8), G = Z_p Z_p^T,
+ * ent.mbe2 (GAPT / IBLM), docs/metrics.md, ent.mbe2: consecutive patches of P rows (`patch`, default 8), G = Z_p Z_p^T,
  *   MBE = max(0, ln(tr(G)^2 / ||G||_F^2)) (nats), mean over patches; an all-zero patch counts 0.
  * A trailing partial patch (N mod P rows) is dropped; when N < P the whole set is one patch.
  * O(N P d).
@@ -68,7 +68,7 @@ function kernelEigenvalues(D: Float64Array, n: number, sigma: number, scale: num
   return eigvalsh(D, n, {uplo: 'U', overwrite: true});
 }
 
-/** S_alpha(A) and I_alpha(A; B) in bits (spec 7.1; see the file comment). */
+/** S_alpha(A) and I_alpha(A; B) in bits (docs/metrics.md, ent.renyi; see the file comment). */
 export function renyiEntropyMi(T: Matrix, y: Int32Array, alpha: number, sigma: number | 'median'): {H: number; I: number} {
   const n = T.rows;
   if (n === 0) return {H: 0, I: 0};
@@ -103,7 +103,7 @@ const renyiParams = z
   .object({alpha: z.number().positive().default(1.01), sigma: z.union([z.number().positive(), z.literal('median')]).default('median'), unit: unitBits})
   .strict();
 
-/** `ent.renyi`: matrix-based Renyi alpha-entropy `H` of the layer and `I_TY` with the labels (spec 7.1). */
+/** `ent.renyi`: matrix-based Renyi alpha-entropy `H` of the layer and `I_TY` with the labels (docs/metrics.md, ent.renyi). */
 export const entRenyi: Estimator<z.infer<typeof renyiParams>> = {
   name: 'ent.renyi',
   description: 'matrix-based Renyi alpha-entropy (Giraldo et al.) of the Gaussian kernel K/N, and I(T;Y) with the label kernel',
@@ -128,7 +128,7 @@ function shannonNats(lambda: Float64Array, total: number): number {
   return h;
 }
 
-/** Normalised matrix entropy of spec 7.2 (dimensionless). */
+/** Normalised matrix entropy of docs/metrics.md, ent.matrix (dimensionless). */
 export function matrixEntropy(T: Matrix, center: boolean): number {
   const {rows: n, cols: d} = T;
   if (n === 0 || d < 2) return 0;
@@ -139,14 +139,14 @@ export function matrixEntropy(T: Matrix, center: boolean): number {
   return shannonNats(lam, tr) / Math.log(d);
 }
 
-/** Von Neumann entropy of spec 7.3, nats. */
+/** Von Neumann entropy of docs/metrics.md, ent.vne, nats. */
 export function vonNeumannEntropy(T: Matrix): number {
   const {rows: n, cols: d} = T;
   if (n === 0 || d === 0) return 0;
   return shannonNats(preparedSpectrum(T, false, true).lam, n);
 }
 
-/** MBE (alpha = 2, linear kernel) of spec 7.4, nats, mean over patches of `patch` rows. */
+/** MBE (alpha = 2, linear kernel) of docs/metrics.md, ent.mbe2, nats, mean over patches of `patch` rows. */
 export function mbe2(T: Matrix, patch: number): number {
   const {rows: n, cols: d, data} = T;
   if (n === 0) return 0;
@@ -175,7 +175,7 @@ export function mbe2(T: Matrix, patch: number): number {
 
 const matrixParams = z.object({center: z.boolean().default(true)}).strict();
 
-/** `ent.matrix`: normalised matrix entropy (Wei et al.), dimensionless in [0, 1] (spec 7.2). */
+/** `ent.matrix`: normalised matrix entropy (Wei et al.), dimensionless in [0, 1] (docs/metrics.md, ent.matrix). */
 export const entMatrix: Estimator<z.infer<typeof matrixParams>> = {
   name: 'ent.matrix',
   description: 'normalised matrix entropy (Wei et al.): -sum l ln l / ln d of the trace-normalised covariance of centred, L2-normalised rows',
@@ -187,7 +187,7 @@ export const entMatrix: Estimator<z.infer<typeof matrixParams>> = {
 
 const vneParams = z.object({unit: unitNats}).strict();
 
-/** `ent.vne`: von Neumann entropy of Z^T Z / N with L2-normalised rows (Kim et al.; spec 7.3), nats by default. */
+/** `ent.vne`: von Neumann entropy of Z^T Z / N with L2-normalised rows (Kim et al.; docs/metrics.md, ent.vne), nats by default. */
 export const entVne: Estimator<z.infer<typeof vneParams>> = {
   name: 'ent.vne',
   description: 'von Neumann entropy (Kim et al.) of Z^T Z / N with L2-normalised rows, not centred',
@@ -202,7 +202,7 @@ export const entVne: Estimator<z.infer<typeof vneParams>> = {
 
 const mbeParams = z.object({patch: z.number().int().min(1).default(8), unit: unitNats}).strict();
 
-/** `ent.mbe2`: alpha = 2 matrix-based entropy of patches of `patch` rows (GAPT; spec 7.4), nats by default. */
+/** `ent.mbe2`: alpha = 2 matrix-based entropy of patches of `patch` rows (GAPT; docs/metrics.md, ent.mbe2), nats by default. */
 export const entMbe2: Estimator<z.infer<typeof mbeParams>> = {
   name: 'ent.mbe2',
   description: 'alpha-2 matrix-based entropy ln(tr(G)^2 / ||G||_F^2) of the linear Gram of each patch of rows, mean over patches',

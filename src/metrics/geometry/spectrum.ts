@@ -4,7 +4,7 @@ import {gramRowsEigenvalues} from '../../linalg/gram.js';
 import type {Estimator, EstimatorValue} from '../types.js';
 
 /*
- * Spectral summaries of a layer's representation Z (N x d): effective rank and RankMe (spec 7.5),
+ * Spectral summaries of a layer's representation Z (N x d): effective rank and RankMe (docs/metrics.md, geom.erank),
  * alpha-ReQ (7.6) and the participation ratio (7.7). All use the eigenvalues of Z^T Z (float64)
  * computed from the smaller of the d x d matrix Z^T Z and the N x N Gram Z Z^T
  * (`preparedSpectrum` below, `gramRowsEigenvalues` in linalg/gram.ts): O(N d min(N, d)) + O(min(N, d)^3). Squared singular values of
@@ -90,7 +90,7 @@ export function entropyRank(lam: Float64Array, eps: number): number {
 
 /**
  * alpha-ReQ: minus the OLS slope of ln lambda_k on ln k over k = 1..k_hi, k_hi = the largest k
- * with lambda_k > 1e-12 lambda_1 and k <= min(N - 1, d) (spec 7.6). NaN with fewer than 2 points.
+ * with lambda_k > 1e-12 lambda_1 and k <= min(N - 1, d) (docs/metrics.md, geom.alphareq). NaN with fewer than 2 points.
  * The fitted range (1..k_hi) is not returned (only `value`); it is determined by the rule above.
  */
 export function alphaReq(lam: Float64Array, n: number, d: number): number {
@@ -167,7 +167,7 @@ const covParams = z.object({center: z.boolean().default(true)}).strict();
 
 /**
  * `geom.alphareq`: alpha-ReQ, the power-law decay exponent of the covariance spectrum
- * (lambda_k ~ k^-alpha), OLS on the log-log spectrum over k = 1..k_hi (spec 7.6 range rule, see
+ * (lambda_k ~ k^-alpha), OLS on the log-log spectrum over k = 1..k_hi (docs/metrics.md, geom.alphareq range rule, see
  * `alphaReq`). Centred by default (`center`). NaN when fewer than 2 eigenvalues qualify.
  */
 export const geomAlphaReq: Estimator<z.infer<typeof covParams>> = {

@@ -7,7 +7,7 @@ import type {Estimator, EstimatorInput, EstimatorValue} from '../types.js';
 import {knnAll, type Engine, type Metric} from './neighbors.js';
 
 /**
- * Kozachenko-Leonenko entropy estimators (spec 3.6): `ent.kl` and `ent.wkl`, plus the shared
+ * Kozachenko-Leonenko entropy estimators (docs/metrics.md, mi.ksg and ent.kl): `ent.kl` and `ent.wkl`, plus the shared
  * data preparation used by all kNN estimators (float64 copies, standardisation, jitter).
  *
  * Conventions (all documented in the estimator descriptions):
@@ -306,7 +306,7 @@ const klParams = z
   })
   .strict();
 
-/** `ent.kl`: Kozachenko-Leonenko k-NN differential entropy (spec 3.6). */
+/** `ent.kl`: Kozachenko-Leonenko k-NN differential entropy (docs/metrics.md, mi.ksg and ent.kl). */
 export const entKl: Estimator<z.infer<typeof klParams>> = {
   name: 'ent.kl',
   description:

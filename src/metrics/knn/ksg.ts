@@ -5,7 +5,7 @@ import {concatColumns, conditionalMiNats, entropyValues, jittered, standardizeIn
 import {KdTree, bruteCountWithinAll, knnAll, TREE_MAX_DIM, type Engine, type Metric} from './neighbors.js';
 
 /**
- * KSG mutual information, algorithm 1 of Kraskov, Stoegbauer & Grassberger (spec 3.6), nats:
+ * KSG mutual information, algorithm 1 of Kraskov, Stoegbauer & Grassberger (docs/metrics.md, mi.ksg and ent.kl), nats:
  *   eps_i = distance from row i to its k-th neighbour in the joint space, joint distance
  *           = max(||a_i - a_j||, ||b_i - b_j||);
  *   n_a(i) = #{j != i : ||a_i - a_j|| < eps_i} (strict), n_b(i) likewise;
@@ -17,7 +17,7 @@ import {KdTree, bruteCountWithinAll, knnAll, TREE_MAX_DIM, type Engine, type Met
  * the two agree except for exact float ties at the radius.
  * Rows whose eps_i is 0 (k + 1 or more identical joint rows) trigger the seeded 1e-10 * std
  * jitter of kl.ts once; rows still at eps = 0 are dropped from the mean.
- * The value is NOT clipped at 0 (clip only for display, spec 3.6).
+ * The value is NOT clipped at 0 (clip only for display, docs/metrics.md, mi.ksg and ent.kl).
  */
 export function ksgNats(a: Float64Array, da: number, b: Float64Array, db: number, n: number, k: number, norm: Norm, seed = 0, engine: Engine = 'auto'): number {
   if (!(n >= 2)) throw new Error('KSG needs at least 2 rows');

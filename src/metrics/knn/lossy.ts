@@ -5,7 +5,7 @@ import type {Estimator} from '../types.js';
 import {concatColumns, conditionalMiNats, entropyNats, entropyValues, toFloat64, type EntropyOptions} from './kl.js';
 
 /**
- * Lossy-compression information-plane analysis of Butakov et al. (ICLR 2024), spec 3.7:
+ * Lossy-compression information-plane analysis of Butakov et al. (ICLR 2024), docs/metrics.md, ib.lossy:
  * compress T (and X when given) by PCA to `dims` components fitted on the evaluation rows
  * (at most the width), then weighted KL (k = 5, whitening on, Euclidean):
  *   I_XT = H(X') + H(T') - H(X', T'),   I_TY = H(T') - sum_y p(y) H(T' | y).

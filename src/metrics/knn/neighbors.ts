@@ -1,6 +1,6 @@
 /**
  * Exact k-nearest-neighbour search and strict range counts over the rows of a float64 matrix,
- * for the kNN estimators (spec 3.6). Everything is "all points against all points": row i is
+ * for the kNN estimators (docs/metrics.md, mi.ksg and ent.kl). Everything is "all points against all points": row i is
  * the query, and row i itself is never its own neighbour.
  *
  * Distances are returned in the metric's RAW scale:

@@ -7,7 +7,7 @@ import type {Estimator} from '../types.js';
 const unit = z.enum(['bits', 'nats']).default('bits');
 
 /**
- * The lowest edge `low` of the adaptive binnings (spec 3.3), from the layer's activation:
+ * The lowest edge `low` of the adaptive binnings (docs/metrics.md, mi.ebab), from the layer's activation:
  * - lower bound 0 (relu, softplus, sigmoid; also the softmax output layer): low = 0 exactly, so
  *   exact zeros (a ReLU that is off) form the first bin and are not counted as unique values;
  * - any other finite lower bound b (tanh, softsign, elu: b = -1): low = float32(b - 1e-6 max(1, |b|)),
@@ -42,7 +42,7 @@ export function adaptiveLow(values: Float32Array, activation?: string): number {
 }
 
 /**
- * EBAB edges (spec 3.3, "maxentropy" mode of the reference code): u = sorted unique values with
+ * EBAB edges (docs/metrics.md, mi.ebab, "maxentropy" mode of the reference code): u = sorted unique values with
  * `low` removed (NaN ignored), U = |u|; edges = [low] + [u[floor(k U / B)] for k = 0..B-1] +
  * [u[U - 1]], B + 2 float32 edges (duplicates possible when U < B). With U = 0 (every value equals
  * `low`, e.g. a dead ReLU layer) the edges are just [low].
@@ -66,7 +66,7 @@ export function ebabEdges(values: Float32Array, low: number, bins: number): Floa
 }
 
 /**
- * Left-edge binning codes with arbitrary non-decreasing float32 edges (rule of spec 3.1):
+ * Left-edge binning codes with arbitrary non-decreasing float32 edges (rule of docs/metrics.md, mi.bin):
  * k = number of edges <= a (numpy digitize, right=False, by binary search); the state is the
  * left edge e_{k-1}, coded by k (distinct k give distinct left edges, also with duplicate edges).
  * A value below the first edge (k = 0; only when the activation's `low` is wrong for the data) or

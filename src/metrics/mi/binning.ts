@@ -33,7 +33,7 @@ function digitize(a: number, edges: Float32Array, lo: number, invStep: number): 
 }
 
 /**
- * Fixed-range binning codes (spec 3.1). With `quirks` (the IDNNs reference behaviour) a value
+ * Fixed-range binning codes (docs/metrics.md, mi.bin). With `quirks` (the IDNNs reference behaviour) a value
  * equal to or above `hi` is a state of its own (k = B), and a value below `lo` (k = 0) wraps to
  * that same state, exactly as indexing edges[k - 1] does in the reference. Note that float32 tanh
  * saturates to exactly 1.0, so saturated units form that extra state. Without quirks values are
@@ -53,7 +53,7 @@ export function fixedRangeCodes(T: Matrix<Float32Array>, lo: number, hi: number,
   return codes;
 }
 
-/** Fixed-width unbounded binning codes (spec 3.2): floor(a / b) in float32 arithmetic. */
+/** Fixed-width unbounded binning codes (docs/metrics.md, mi.binwidth): floor(a / b) in float32 arithmetic. */
 export function fixedWidthCodes(T: Matrix<Float32Array>, binWidth: number): Int32Array {
   const b = Math.fround(binWidth);
   const n = T.rows * T.cols;

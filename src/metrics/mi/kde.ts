@@ -8,14 +8,14 @@ const unit = z.enum(['bits', 'nats']).default('bits');
 const bound = z.enum(['upper', 'lower']).default('upper');
 
 /*
- * Kolchinsky-Tracey pairwise-distance bounds (spec 3.4). With K_ij = exp(-D_ij / (k s2)),
+ * Kolchinsky-Tracey pairwise-distance bounds (docs/metrics.md, mi.kde). With K_ij = exp(-D_ij / (k s2)),
  * D_ij = ||t_i - t_j||^2, k = 2 (upper, KL) or 8 (lower, Bhattacharyya), and for a set G of rows
  * L(G) = -(1/|G|) sum_{i in G} ln[(1/|G|) sum_{j in G} K_ij]   (the mixture-entropy bound of the
  * rows of G minus the entropy of one Gaussian component):
  *   I(X;T) = L(all) - sum_x p(x) L(rows of x),  I(T;Y) = L(all) - sum_y p(y) L(rows of class y).
  * Without xIds every L(x) is 0 (one row: H(T|X=x) is the Gaussian entropy, exactly) and I(X;T)
- * is the spec's -(1/N) sum_i ln[(1/N) sum_j K_ij]. With repeated inputs (xIds) every row keeps
- * weight 1/N, p(x) = n_x / N (the empirical distribution, as `mi.bin` and spec 0 group rows), and
+ * is the usual -(1/N) sum_i ln[(1/N) sum_j K_ij]. With repeated inputs (xIds) every row keeps
+ * weight 1/N, p(x) = n_x / N (the empirical distribution, as `mi.bin` and docs/metrics.md, conventions group rows), and
  * T | X = x is the mixture over the rows of x, bounded with the same bound type on that subset;
  * rows of x that are identical give L(x) = 0 exactly. With equal multiplicities this is the same
  * as X uniform over distinct inputs. Per row i, with S_i = sum_j K_ij and S^G_i the sum over j in
@@ -352,7 +352,7 @@ function maxAbs(data: Float32Array): number {
 
 /**
  * The aKDE noise variance: s2 = c * (max |T|)^2, i.e. the noise standard deviation is
- * proportional to the layer's largest activity. NOTE (spec 3.5 / Appendix B.1): the spec writes
+ * proportional to the layer's largest activity. NOTE (docs/metrics.md, mi.akde and open points): the reference writes
  * s2 = c * max|T| but also requires MI(T) == MI(5 T); only the squared form is scale invariant
  * (D_ij scales with a^2). Both agree for max |T| = 1 (saturated tanh: s2 = c = 1e-3, Saxe's value).
  */

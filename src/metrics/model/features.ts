@@ -4,7 +4,7 @@ import type {DenseNet} from '../../model/dense-net.js';
 import {singularValues} from './local-rank/gram.js';
 
 /**
- * Weight-trajectory features of spec 8.1 (Hu, Chen, Saphra, Cho, TMLR 2023; their code
+ * Weight-trajectory features of docs/metrics.md, weights.features (Hu, Chen, Saphra, Cho, TMLR 2023; their code
  * src/metrics.py, get_matrix_metrics / get_distribution_stats), per checkpoint.
  *
  * Per weight matrix W (layout does not matter: every quantity is transpose-invariant):
@@ -94,7 +94,7 @@ export function layerWeightFeatures(net: DenseNet): Array<{layerIndex: number; f
   return net.layers.map((l, i) => ({layerIndex: i + 1, features: matrixFeatures(l.W, l.rows, l.cols)}));
 }
 
-/** The 14 network-level features of spec 8.1 (matrix features averaged over layers + weight/bias statistics). */
+/** The 14 network-level features of docs/metrics.md, weights.features (matrix features averaged over layers + weight/bias statistics). */
 export function weightFeatures(net: DenseNet): Record<string, number> {
   const per = layerWeightFeatures(net);
   const out: Record<string, number> = {};
@@ -125,7 +125,7 @@ export interface WeightFeatureRow extends EstimatorValue {
 }
 
 /**
- * `weights.features` (spec 8.1): network-level rows (layerIndex -1: the 14 base features) and
+ * `weights.features` (docs/metrics.md, weights.features): network-level rows (layerIndex -1: the 14 base features) and
  * per-layer rows (layerIndex 1.., the 8 matrix features of that layer's W). Needs weights only.
  */
 export const weightsMetric = {

@@ -8,7 +8,7 @@ import {layerJacobians} from './jacobian.js';
 import {checkLocalRankOptions, countInto, layerSummary, type Counter, type LayerLocalRank, type LocalRankOptions, type LocalRankResult} from './types.js';
 
 /**
- * Local rank (spec 5, Patel & Shwartz-Ziv 2024) of an MLP from its weights: for every evaluation
+ * Local rank (docs/metrics.md, geom.local_rank, Patel & Shwartz-Ziv 2024) of an MLP from its weights: for every evaluation
  * point x and layer l, the Jacobian of the pre-activation (or, with `post`, the post-activation)
  * with respect to the input, J_l(x) = d z_l / d x (d_l x d_0), and the number of its singular
  * values above a tolerance.

@@ -48,7 +48,7 @@ export function localRankRows(nRows: number, points: number, seed: number): Int3
 }
 
 /**
- * `geom.local_rank` (spec 5). Not an activation Estimator: it needs the snapshot's weights and
+ * `geom.local_rank` (docs/metrics.md, geom.local_rank). Not an activation Estimator: it needs the snapshot's weights and
  * the inputs. `compute(net, X, params, seed)` -> one row per layer with quantities
  * `local_rank` (mean over points, unit count), `local_rank_numerical`, `local_rank_std`,
  * `local_rank_min`, `local_rank_max`, `local_rank_bound` (min(d_0..d_l)) and `s_max_mean`.

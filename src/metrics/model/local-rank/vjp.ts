@@ -9,7 +9,7 @@ import {localRankLayerRows, localRankRows, subsetRows, type LocalRankLayerRow, t
 import {checkLocalRankOptions, countInto, layerSummary, type Counter, type LayerLocalRank, type LocalRankOptions, type LocalRankResult} from './types.js';
 
 /**
- * Local rank (spec 5) of any model tdlab can train (dense, dropout, conv2d, maxpool2d, flatten),
+ * Local rank (docs/metrics.md, geom.local_rank) of any model tdlab can train (dense, dropout, conv2d, maxpool2d, flatten),
  * by batched vector-Jacobian products in tfjs instead of the analytic MLP recursion of
  * local-rank.ts (which stays the path for pure dense networks: exact and faster).
  *

@@ -198,6 +198,15 @@ describe('estimator contracts (every name in the registry)', () => {
         for (const inp of [generic, spread]) {
           const vals = byQuantity(est.compute({T: inp.T, y: inp.y, x: inp.x, activation: 'tanh', seed: 0}, defaults));
           for (const r of run(name, inp)) {
+            if (!vals[r.quantity]) {
+              // a validity diagnostic (Estimator.diagnose, docs/metrics.md "Validity warnings"): no ceiling, never flagged
+              const diag = est.diagnose({T: inp.T, y: inp.y, x: inp.x, activation: 'tanh', seed: 0}, defaults).find((d) => d.quantity === r.quantity);
+              assert.ok(diag, `${r.quantity}: neither a value nor a diagnostic of ${name}`);
+              assert.ok(same(diag.value, r.value));
+              assert.equal(r.unit, 'dimensionless');
+              assert.equal(r.atCeiling, false);
+              continue;
+            }
             const c = vals[r.quantity].ceiling;
             assert.ok(same(vals[r.quantity].value, r.value));
             if (c === undefined) {

@@ -61,7 +61,7 @@ describe('foreign activation files and tdlab measure', () => {
     const r = cli(['measure', '--activations', join(dir, 't.npy'), '--labels', join(dir, 'y.npy'), '--metric', 'mi.bin', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(out), ['metric', 'params', 'unit', 'n', 'values']);
+    assert.deepEqual(Object.keys(out), ['metric', 'params', 'unit', 'n', 'values', 'warnings']);
     assert.equal(out.metric, 'mi.bin');
     assert.equal(out.n, 4096);
     assert.equal(out.unit, 'bits');

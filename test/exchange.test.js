@@ -122,6 +122,19 @@ describe('tdlab import: a PyTorch MLP trained by Debian python3-torch', function
     assert.ok(JSON.parse(cmp.stdout).metrics.some((m) => m.layer === 'h2'));
     const ph = await runCli(['phases', runDir, '--features', 'mi.binwidth:I_XT:h2,train:train_loss', '--k', '1..2', '--json']);
     assert.equal(ph.code, 0, ph.stderr);
+    const ag = await runCli(['aggregate', runDir, '--out', join(dir, 'agg'), '--json']);
+    assert.equal(ag.code, 0, ag.stderr);
+    assert.deepEqual(JSON.parse(ag.stdout).groups[0].layers.map((l) => l.layer), ['h1', 'h2', 'out']);
+  });
+
+  it('weights.npz become checkpoints: local rank of the first layer is rank(W1) = min(8, 10) at every snapshot', async function () {
+    const r = await runCli(['metrics', runDir, '--estimator', 'geom.local_rank', '--param', 'points=16', '--no-report', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = parseCsv(readFileSync(join(runDir, 'metrics', 'metrics.csv'), 'utf8')).filter((x) => x.estimator === 'geom.local_rank' && x.quantity === 'local_rank');
+    const h1 = rows.filter((x) => x.layer === 'h1');
+    assert.equal(h1.length, 7);
+    for (const x of h1) assert.equal(Number(x.value), 8, `epoch ${x.epoch}`);
+    for (const x of rows.filter((y) => y.layer === 'h2')) assert.ok(Number(x.value) <= 6, 'bounded by the width-6 layer');
   });
 });
 

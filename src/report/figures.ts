@@ -27,6 +27,7 @@ import {
   ceilingLine, DASH, DOTTED, epochAxis, epochAxisText, epochKey, epochMarker, ESTIMATOR_NAMES, estimatorTitle, labelEntropyLine,
   layerColor, layerLegend, layerShortLabel, layerTitle, MARKER_COLOR, miCeiling, paramsText, splitParams, TEST_COLOR, TRAIN_COLOR,
 } from './style.js';
+import {validityWarnings} from '../metrics/validity.js';
 import {PAGE_WIDTH, renderFigure, type AxisSpec, type Mark, type PanelSpec, type Point} from './svg.js';
 import type {ReportFigure, ReportInput} from './types.js';
 
@@ -166,7 +167,10 @@ function miFigure(input: ReportInput, groups: readonly MiGroup[], tops: {ixt: nu
     );
   });
   const n = Math.max(...groups.map(groupN));
-  const subtitle = [params.common, `subset ${groups[0].subset}`, n > 0 ? `N = ${n}` : '', 'marker size and opacity grow with the epoch'].filter((t) => t !== '').join(' · ');
+  // layers on which this estimator carries a range or scale warning (docs/metrics.md, "Validity warnings")
+  const flagged = validityWarnings(input.metrics, input.layers).filter((w) => w.estimator === estimator && (w.kind === 'range' || w.kind === 'scale'));
+  const invalid = flagged.length ? `not valid on ${[...new Set(flagged.map((w) => w.layer))].join(', ')} (${[...new Set(flagged.map((w) => w.kind))].join(', ')}: see the warnings)` : '';
+  const subtitle = [params.common, `subset ${groups[0].subset}`, n > 0 ? `N = ${n}` : '', 'marker size and opacity grow with the epoch', invalid].filter((t) => t !== '').join(' · ');
   return {
     file: `info-plane-${slug(estimator)}.svg`,
     title: `Information plane: ${estimatorTitle(estimator)}`,

@@ -80,6 +80,10 @@ describe('figures in headless Chromium: no overlapping labels, sized to the page
     for (const x of results) assert.equal(x.code, 0, x.stderr);
     const a = await runCli(['aggregate', join(dir, 'agg'), '--out', join(dir, 'agg-out'), '--json']);
     assert.equal(a.code, 0, a.stderr);
+    // the ReLU group's fixed-range binning is flagged from its runs' data; the tanh group's is not
+    const warnings = JSON.parse(a.stdout).warnings;
+    assert.ok(warnings.some((w) => /^group model\.activation=relu: mi\.bin\[.*\] is not valid \(range\)/.test(w)), JSON.stringify(warnings));
+    assert.ok(!warnings.some((w) => /model\.activation=tanh: mi\.bin/.test(w)));
     const html = join(dir, 'agg-out', 'aggregate', 'index.html');
     checkPage(html, 'aggregate-tanh-relu', {minFigures: 3});
     assert.ok(existsSync(join(dir, 'agg-out', 'aggregate', 'figures', 'compression.png')));

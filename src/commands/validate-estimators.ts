@@ -10,7 +10,7 @@ export default class ValidateEstimators extends BaseCommand {
   static override description =
     'Validate every registered MI/entropy estimator against closed-form ground truth (docs/metrics.md, ground truth: normals, ' +
     'uniform and transformed normals, additive uniform noise, Student-t, the 12-bit task; KDE limits K1-K6, binning ' +
-    'S1-S3, EBAB/KSG invariance under monotone maps, KSG tolerances of 10.2) and print bias and spread per estimator ' +
+    'S1-S3, EBAB/KSG invariance under monotone maps, KSG tolerances) and print bias and spread per estimator ' +
     'and task. Progress goes to stderr. Exit 0 when every check passes, 1 when a check fails, 2 for bad input ' +
     '(e.g. an unknown estimator or task).';
   static override enableJsonFlag = true;

@@ -186,25 +186,25 @@ describe('datasets', function () {
 
   describe('table', function () {
     const dir = mkdtempSync(join(tmpdir(), 'tdlab-table-'));
-    it('reads a CSV with a label column, standardises on request, validates labels', () => {
+    it('reads a CSV with a label column, standardises on request, validates labels', async () => {
       const csv = ['a,b,label', '1,10,0', '2,10,1', '3,10,2', '4,10,1'].join('\n');
       writeFileSync(join(dir, 't.csv'), csv);
-      const ds = load('table', {path: join(dir, 't.csv')});
+      const ds = await load('table', {path: join(dir, 't.csv')});
       assert.equal(ds.n, 4);
       assert.deepEqual(ds.inputShape, [2]);
       assert.equal(ds.classes, 3);
       assert.deepEqual(Array.from(ds.labels), [0, 1, 2, 1]);
       assert.deepEqual(Array.from(ds.x), [1, 10, 2, 10, 3, 10, 4, 10]);
-      const st = load('table', {path: join(dir, 't.csv'), standardize: true});
+      const st = await load('table', {path: join(dir, 't.csv'), standardize: true});
       const col0 = [0, 2, 4, 6].map((i) => st.x[i]);
       assert.ok(Math.abs(col0.reduce((a, b) => a + b, 0)) < 1e-6);
       assert.ok(Math.abs(col0.reduce((a, b) => a + b * b, 0) / 4 - 1) < 1e-6);
       assert.deepEqual([1, 3, 5, 7].map((i) => st.x[i]), [0, 0, 0, 0]); // constant column -> 0
       writeFileSync(join(dir, 'bad.csv'), 'a,label\n1,0.5\n2,1\n');
-      assert.throws(() => load('table', {path: join(dir, 'bad.csv')}), /not an integer/);
+      await assert.rejects(() => load('table', {path: join(dir, 'bad.csv')}), /data\.options\.labelColumn: .*bad\.csv: label row 1: 0\.5 is not an integer class id/);
     });
 
-    it('reads .npy features with a separate .npy label file and a sample shape', () => {
+    it('reads .npy features with a separate .npy label file and a sample shape', async () => {
       const npy = (descr, shape, bytes) => {
         const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
         const pad = 64 - ((10 + header.length + 1) % 64);
@@ -217,12 +217,12 @@ describe('datasets', function () {
       const X = Float32Array.from({length: 6 * 4}, (_, i) => i / 10);
       writeFileSync(join(dir, 'x.npy'), npy('<f4', [6, 4], X));
       writeFileSync(join(dir, 'y.npy'), npy('<i4', [6], Int32Array.from([0, 1, 0, 1, 1, 0])));
-      const ds = load('table', {path: join(dir, 'x.npy'), labels: join(dir, 'y.npy'), shape: [2, 2, 1]});
+      const ds = await load('table', {path: join(dir, 'x.npy'), labels: join(dir, 'y.npy'), shape: [2, 2, 1]});
       assert.equal(ds.n, 6);
       assert.deepEqual(ds.inputShape, [2, 2, 1]);
       assert.deepEqual(ds.x, X);
       assert.deepEqual(Array.from(ds.labels), [0, 1, 0, 1, 1, 0]);
-      assert.throws(() => load('table', {path: join(dir, 'x.npy'), labels: join(dir, 'y.npy'), shape: [3, 3]}), /does not have 4 entries/);
+      await assert.rejects(() => load('table', {path: join(dir, 'x.npy'), labels: join(dir, 'y.npy'), shape: [3, 3]}), /does not have 4 entries/);
     });
   });
 });

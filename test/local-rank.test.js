@@ -288,33 +288,37 @@ describe('weight loaders', () => {
     assert.deepEqual(net.layers.map((l) => l.activation), ['relu', 'linear']);
   };
 
-  it('npz round trip: hand-built zip with stored and deflated entries', () => {
+  it('npz round trip: zip (yazl) with stored and deflated entries, zip64 records forced or not', async () => {
     const entries = [['W0', W0, [3, 4]], ['b0', b0, [4]], ['W1', W1, [4, 2]], ['b1', b1, [2]]].map(([n, a, s]) => ({name: `${n}.npy`, data: encodeNpy(a, s)}));
-    for (const deflate of [undefined, (b) => new Uint8Array(deflateRawSync(b))]) {
-      const zip = writeZip(entries, deflate);
-      assert.deepEqual(readZip(zip).map((e) => e.name), ['W0.npy', 'b0.npy', 'W1.npy', 'b1.npy']);
-      check(denseNetFromNpzBytes(zip, 'relu'));
+    for (const opts of [{}, {deflate: true}, {zip64: true}, {deflate: true, zip64: true}]) {
+      const zip = await writeZip(entries, opts);
+      assert.deepEqual((await readZip(zip)).map((e) => e.name), ['W0.npy', 'b0.npy', 'W1.npy', 'b1.npy']);
+      check(await denseNetFromNpzBytes(zip, 'relu'));
       const dir = mkdtempSync(join(tmpdir(), 'tdlab-npz-'));
       try {
         writeFileSync(join(dir, 'w.npz'), zip);
-        check(denseNetFromNpz(join(dir, 'w.npz'), 'relu'));
+        check(await denseNetFromNpz(join(dir, 'w.npz'), 'relu'));
       } finally {
         rmSync(dir, {recursive: true, force: true});
       }
     }
-    const bad = writeZip(entries);
-    bad[bad.length - 30] ^= 0xff; // corrupt the central directory
-    assert.throws(() => readZip(bad), {name: 'UserError'});
-    assert.throws(() => readZip(new Uint8Array(100)), /not a readable zip/);
+    const bad = await writeZip(entries);
+    const cd = new DataView(bad.buffer, bad.byteOffset).getUint32(bad.length - 22 + 16, true); // EOCD: offset of the central directory
+    bad[cd] ^= 0xff; // corrupt the central directory's first signature
+    await assert.rejects(() => readZip(bad, 'bad.npz'), {name: 'UserError'});
+    await assert.rejects(() => readZip(new Uint8Array(100), 'x.npz'), /x\.npz: not a readable zip/);
+    const data = await writeZip(entries);
+    data[60] ^= 0xff; // a byte of W0's data: the CRC no longer matches
+    await assert.rejects(() => readZip(data, 'crc.npz'), /crc\.npz: not a readable zip\/\.npz file \(W0\.npy: CRC mismatch/);
   });
 
-  it('npz written by NumPy (np.savez with zip64 local headers, np.savez_compressed)', () => {
+  it('npz written by NumPy (np.savez with zip64 local headers, np.savez_compressed)', async () => {
     // python3 -c "import numpy as np, io, base64; W0=(np.arange(12,dtype=np.float32).reshape(3,4)-5.5)/4; ...
     //   np.savez(buf, W0=W0, b0=b0, W1=W1, b1=b1)"  (NumPy 2.4.6), base64 of the bytes
     const savez = 'UEsDBC0AAAAAAAAAIQDkDyys//////////8GABQAVzAubnB5AQAQALAAAAAAAAAAsAAAAAAAAACTTlVNUFkBAHYAeydkZXNjcic6ICc8ZjQnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMywgNCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgCgAAsL8AAJC/AABgvwAAIL8AAMC+AAAAvgAAAD4AAMA+AAAgPwAAYD8AAJA/AACwP1BLAwQtAAAAAAAAACEA7vyH+f//////////BgAUAGIwLm5weQEAEACQAAAAAAAAAJAAAAAAAAAAk05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDQsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAA/AACAvgAAAAAAAIA/UEsDBC0AAAAAAAAAIQBfQ/vM//////////8GABQAVzEubnB5AQAQAMAAAAAAAAAAwAAAAAAAAACTTlVNUFkBAHYAeydkZXNjcic6ICc8ZjgnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoNCwgMiksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgCgAAAAAAAPC/VVVVVVVV5b9VVVVVVVXVvwAAAAAAAAAAVVVVVVVV1T9VVVVVVVXlPwAAAAAAAPA/VVVVVVVV9T9QSwMELQAAAAAAAAAhAIODZ0P//////////wYAFABiMS5ucHkBABAAkAAAAAAAAACQAAAAAAAAAJNOVU1QWQEAdgB7J2Rlc2NyJzogJzxmOCcsICdmb3J0cmFuX29yZGVyJzogRmFsc2UsICdzaGFwZSc6ICgyLCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAKmpmZmZmZuT+amZmZmZnJv1BLAQItAy0AAAAAAAAAIQDkDyyssAAAALAAAAAGAAAAAAAAAAAAAACAAQAAAABXMC5ucHlQSwECLQMtAAAAAAAAACEA7vyH+ZAAAACQAAAABgAAAAAAAAAAAAAAgAHoAAAAYjAubnB5UEsBAi0DLQAAAAAAAAAhAF9D+8zAAAAAwAAAAAYAAAAAAAAAAAAAAIABsAEAAFcxLm5weVBLAQItAy0AAAAAAAAAIQCDg2dDkAAAAJAAAAAGAAAAAAAAAAAAAACAAagCAABiMS5ucHlQSwUGAAAAAAQABADQAAAAcAMAAAAA';
     const compressed = 'UEsDBC0AAAAIAAAAIQDkDyys//////////8GABQAVzAubnB5AQAQALAAAAAAAAAAaQAAAAAAAACb7BfqGxDJyFDGUK2eklqcXKRupaBuk2airqOgnpZfVFKUmBefX5SSChJ3S8wpTgWKF2ckFqQC+RrGOgommjoKtQpkAy4Ghg37GRgmAHECECsA8YF9DAwMIGwHZAOxgj1QDognAPEGewBQSwMELQAAAAgAAAAhAO78h/n//////////wYAFABiMC5ucHkBABAAkAAAAAAAAABRAAAAAAAAAJvsF+obEMnIUMZQrZ6SWpxcpG6loG6TZqKuo6Cell9UUpSYF59flJIKEndLzClOBYoXZyQWpAL5GiY6mjoKtQoUAC4GBgZ7BoaGfQxg0GAPAFBLAwQtAAAACAAAACEAX0P7zP//////////BgAUAFcxLm5weQEAEADAAAAAAAAAAGAAAAAAAAAAm+wX6hsQychQxlCtnpJanFykbqWgbpNmoa6joJ6WX1RSlJgXn1+UkgoSd0vMKU4FihdnJBakAvkaJjoKRpo6CrUKZAMuBjD4sD8UDJ5C6av7GaAAyreHyttD1UP5X+0BUEsDBC0AAAAIAAAAIQCDg2dD//////////8GABQAYjEubnB5AQAQAJAAAAAAAAAATgAAAAAAAACb7BfqGxDJyFDGUK2eklqcXKRupaBuk2ahrqOgnpZfVFKUmBefX5SSChJ3S8wpTgWKF2ckFqQC+RpGOpo6CrUKFACuWTNBYKc9hD65HwBQSwECLQMtAAAACAAAACEA5A8srGkAAACwAAAABgAAAAAAAAAAAAAAgAEAAAAAVzAubnB5UEsBAi0DLQAAAAgAAAAhAO78h/lRAAAAkAAAAAYAAAAAAAAAAAAAAIABoQAAAGIwLm5weVBLAQItAy0AAAAIAAAAIQBfQ/vMYAAAAMAAAAAGAAAAAAAAAAAAAACAASoBAABXMS5ucHlQSwECLQMtAAAACAAAACEAg4NnQ04AAACQAAAABgAAAAAAAAAAAAAAgAHCAQAAYjEubnB5UEsFBgAAAAAEAAQA0AAAAEgCAAAAAA==';
-    for (const b64 of [savez, compressed]) check(denseNetFromNpzBytes(new Uint8Array(Buffer.from(b64, 'base64')), 'relu'));
-    assert.throws(() => denseNetFromNpzBytes(new Uint8Array(Buffer.from(savez, 'base64')), 'swish'), /unknown activation 'swish'/);
+    for (const b64 of [savez, compressed]) check(await denseNetFromNpzBytes(new Uint8Array(Buffer.from(b64, 'base64')), 'relu'));
+    await assert.rejects(() => denseNetFromNpzBytes(new Uint8Array(Buffer.from(savez, 'base64')), 'swish'), /unknown activation 'swish'/);
   });
 
   it('tdlab checkpoint (Arrow, one row per tensor) -> DenseNet, hidden activations + softmax output', () => {

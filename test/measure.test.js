@@ -30,29 +30,28 @@ describe('foreign activation files and tdlab measure', () => {
   const T = Float32Array.from(ds.x, (v) => v * 0.9 - 0.45);
   const HY = 0.9991571208502705;
 
-  it('reads .npy float64 and int64 the way numpy writes them', () => {
+  it('reads .npy float64 and int64 the way numpy writes them', async () => {
     const f64 = Float64Array.from([1.5, -2, 3.25, 4, 5, 6]);
     const a = parseNpy(npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", f64), 'a.npy');
     assert.deepEqual(a.shape, [3, 2]);
     assert.deepEqual(Array.from(a.data), [1.5, -2, 3.25, 4, 5, 6]);
     const i64 = BigInt64Array.from([0n, 1n, 1n]);
     writeFileSync(join(dir, 'y64.npy'), npyBytes("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", i64));
-    assert.deepEqual(Array.from(readLabels(join(dir, 'y64.npy'))), [0, 1, 1]);
-    assert.throws(() => parseNpy(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (1, 1), }", new Float32Array(1)), 'f.npy'), /Fortran-order/);
+    assert.deepEqual(Array.from(await readLabels(join(dir, 'y64.npy'))), [0, 1, 1]);
     assert.throws(() => parseNpy(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 'bad.npy'), /not a .npy file/);
   });
 
-  it('reads the same matrix from .npy, .csv and .arrow', () => {
+  it('reads the same matrix from .npy, .csv and .arrow', async () => {
     const m = Float32Array.from([0.5, 1, -1, 2, 3.5, 4]);
     writeFileSync(join(dir, 'm.npy'), encodeNpy(m, [3, 2]));
     writeFileSync(join(dir, 'm.csv'), 'a,b,label\n0.5,1,0\n-1,2,1\n3.5,4,1\n');
     writeFileSync(join(dir, 'm.arrow'), encodeArrowFile([{name: 'h', column: {kind: 'tensor', values: m, width: 2}}, {name: 'label', column: {kind: 'int32', values: Int32Array.from([0, 1, 1])}}], 3));
     for (const f of ['m.npy', 'm.csv', 'm.arrow']) {
-      const r = readMatrix(join(dir, f), {exclude: ['label']});
+      const r = await readMatrix(join(dir, f), {exclude: ['label']});
       assert.deepEqual([r.rows, r.cols, Array.from(r.data)], [3, 2, Array.from(m)], f);
     }
-    assert.deepEqual(Array.from(readLabels(join(dir, 'm.csv'))), [0, 1, 1]);
-    assert.deepEqual(Array.from(readLabels(join(dir, 'm.arrow'))), [0, 1, 1]);
+    assert.deepEqual(Array.from(await readLabels(join(dir, 'm.csv'))), [0, 1, 1]);
+    assert.deepEqual(Array.from(await readLabels(join(dir, 'm.arrow'))), [0, 1, 1]);
   });
 
   it('measure --json on .npy gives the contract object with closed-form values', () => {

@@ -182,13 +182,26 @@ describe('tdlab run (end to end, tiny runs)', function () {
       }
     });
 
-    it('checkpoints hold every parameter tensor (12*10+10+...+3*2+2 values)', function () {
+    it('checkpoints hold every parameter tensor (12*10+10+...+3*2+2 values) and the training state (Adam m, v)', function () {
       const nParams = [12, ...WIDTHS].slice(0, -1).reduce((acc, fanIn, i) => acc + fanIn * WIDTHS[i] + WIDTHS[i], 0);
       for (const e of SNAPSHOTS) {
         const t = arrowTable(join(runDir, 'checkpoints', `epoch_${String(e).padStart(6, '0')}.arrow`));
+        const roles = arrowColumn(t, 'role');
+        const names = arrowColumn(t, 'name');
         let total = 0;
-        for (const row of t.getChild('values')) total += row.length;
+        const state = {};
+        let r = 0;
+        for (const row of t.getChild('values')) {
+          if (roles[r] === 'optimizer') state[names[r]] = row.length;
+          else total += row.length;
+          r++;
+        }
         assert.equal(total, nParams, `epoch ${e}`);
+        assert.deepEqual(state, {'optimizer.m': nParams, 'optimizer.v': nParams}, `epoch ${e}`);
+        const meta = JSON.parse(t.schema.metadata.get('train_state'));
+        assert.equal(meta.epoch, e);
+        assert.equal(meta.step, e * Math.ceil(3277 / 256), `Adam steps before epoch ${e}`);
+        assert.equal(meta.rng.length, 4);
       }
     });
 

@@ -6,7 +6,7 @@ import {readFileSync, rmSync, writeFileSync, existsSync, statSync} from 'node:fs
 import {join} from 'node:path';
 import {ROOT, fixture, tempDir, runCli, startCli, readJson, lines, sleep} from './helpers.js';
 import {parseSweepText, expandSweep, formatOverride} from '../dist/sweep/spec.js';
-import {arraySpec, parseArraySpec, pointStatus, stagesToRedo, duplicateHash} from '../dist/sweep/plan.js';
+import {arraySpec, parseArraySpec, pointStatus, duplicateHash} from '../dist/sweep/plan.js';
 
 const TINY_SWEEP = join(ROOT, 'configs', 'sweeps', 'tiny.yaml');
 const BASE = fixture('tiny.yaml');
@@ -86,7 +86,7 @@ describe('sweep expansion (pure)', function () {
     assert.throws(() => parse('base: b\nfoo: 1\n'), /unknown key 'foo'/);
   });
 
-  it('resume logic: status from provenance, pending indices as a Slurm array, stages to redo', function () {
+  it('resume logic: status from provenance, pending indices as a Slurm array', function () {
     assert.equal(pointStatus(null, 'h', false), 'pending');
     assert.equal(pointStatus({status: 'done', configHash: 'h'}, 'h', false), 'done');
     assert.equal(pointStatus({status: 'done', configHash: 'other'}, 'h', false), 'pending');
@@ -95,9 +95,6 @@ describe('sweep expansion (pure)', function () {
     assert.equal(pointStatus({status: 'failed', configHash: 'h'}, 'h', false), 'failed');
     assert.equal(arraySpec([8, 0, 1, 2, 5, 7]), '0-2,5,7-8');
     assert.deepEqual(parseArraySpec('0-2,5,7-8%2'), [0, 1, 2, 5, 7, 8]);
-    const prov = {stages: {data: {status: 'done', outputs: ['d']}, train: {status: 'done', outputs: ['t']}, metrics: {status: 'done', outputs: ['m']}, report: {status: 'failed'}}};
-    assert.deepEqual(stagesToRedo(['data', 'train', 'metrics', 'report'], prov, () => true), ['report']);
-    assert.deepEqual(stagesToRedo(['data', 'train', 'metrics', 'report'], prov, (p) => p !== 't'), ['train', 'metrics', 'report']);
     assert.deepEqual(duplicateHash([{index: 0, configHash: 'abcdef0123456'}, {index: 1, configHash: 'abcdef0123457'}]), [0, 1]);
   });
 });
@@ -315,7 +312,8 @@ describe('tdlab sweep: killed midway, then re-run', function () {
       const live = sweepJson(dir).points.filter((p) => {
         const f = join(dir, p.runDir, '.lock');
         if (!existsSync(f)) return false;
-        const pid = Number(readFileSync(f, 'utf8').split(' ')[0]);
+        const text = readFileSync(f, 'utf8');
+        const pid = text.startsWith('{') ? JSON.parse(text).pid : Number(text.split(' ')[0]);
         try {
           process.kill(pid, 0);
           return true;

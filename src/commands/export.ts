@@ -20,7 +20,7 @@ export default class Export extends BaseCommand {
 
   async run(): Promise<ExportIndex> {
     const {args, flags} = await this.parse(Export);
-    const index = exportRun({runDir: args.run, format: flags.format, out: flags.out, what: flags.what as ExportPart[] | undefined});
+    const index = await exportRun({runDir: args.run, format: flags.format, out: flags.out, what: flags.what as ExportPart[] | undefined});
     if (!this.jsonEnabled()) this.log(`${flags.out}: ${index.files.length} files (${index.what.join(', ')}); index.json lists them`);
     return index;
   }

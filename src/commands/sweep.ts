@@ -7,10 +7,13 @@ import {writeFileAtomic} from '../io/atomic.js';
 import {EXIT, UserError} from '../util/errors.js';
 import {runLocal} from '../sweep/local.js';
 import {EXIT_SWEEP_FAILED, pendingIndices, type PointStatus, type SweepIndex} from '../sweep/plan.js';
-import {newSweepIndex, readSweepFile, resolveSweep} from '../sweep/resolve.js';
+import {newSweepIndex, readSweepFile, resolveSweep, type ResolvedSweep} from '../sweep/resolve.js';
+import {parseConfig} from '../config/load.js';
+import {preflight} from '../run/preflight.js';
 import {followJob, jobActive, shq, submit, writeSlurmScript} from '../sweep/slurm.js';
 import {pointLabel} from '../sweep/spec.js';
-import {acquireLock, refreshStatuses, SWEEP_JSON, sweepLockFile, writeSweepIndex} from '../sweep/store.js';
+import {acquireLock, describeHolder} from '../io/lock.js';
+import {refreshStatuses, SWEEP_JSON, sweepLockFile, writeSweepIndex} from '../sweep/store.js';
 import {BaseCommand} from '../cli/base-command.js';
 
 interface SweepResult {
@@ -22,6 +25,28 @@ interface SweepResult {
   skipped: number;
   ran: number;
   points: Array<{index: number; overrides: Record<string, unknown>; seed: number | null; configHash: string; runDir: string; status: PointStatus; error?: string}>;
+}
+
+/**
+ * The checks of `tdlab validate` (input files, model, memory) for every distinct data, model and
+ * metrics setting of the points, before the sweep directory is created: a point that cannot run
+ * is refused with exit 2 naming it.
+ */
+async function preflightSweep(resolved: ResolvedSweep): Promise<void> {
+  const seen = new Set<string>();
+  for (const p of resolved.points) {
+    const loaded = parseConfig(resolved.baseText, resolved.baseFile, {set: p.set, seed: p.seed ?? undefined});
+    const {data, model, metrics, stages} = loaded.config;
+    const key = JSON.stringify({data, model, metrics, stages, seed: data.name === 'table' ? loaded.config.seed : 0});
+    if (seen.has(key)) continue;
+    seen.add(key);
+    try {
+      await preflight(loaded, {stages});
+    } catch (err) {
+      if (err instanceof UserError) throw new UserError(`${resolved.sweepFile}: point ${p.index} (${pointLabel(p)}): ${err.message}`);
+      throw err;
+    }
+  }
 }
 
 export default class Sweep extends BaseCommand {
@@ -58,11 +83,12 @@ Exit codes: 0 every point done; 3 the sweep finished but some points failed (see
     const {spec} = readSweepFile(args.sweep);
     const sweepDir = resolve(flags.out ?? join('runs', 'sweeps', spec.name));
     const resolved = resolveSweep(args.sweep);
+    await preflightSweep(resolved);
 
     // one coordinator per sweep directory (workers and Slurm tasks do not write sweep.json)
     mkdirSync(sweepDir, {recursive: true});
-    const lock = await acquireLock(sweepLockFile(sweepDir), 0);
-    if ('holder' in lock) throw new UserError(`${sweepDir}: another tdlab sweep (pid ${lock.holder.pid} on ${lock.holder.host}) is running this sweep`);
+    const lock = await acquireLock(sweepLockFile(sweepDir), {purpose: 'tdlab sweep'});
+    if ('holder' in lock) throw new UserError(`${sweepDir}: another tdlab sweep is running this sweep: ${describeHolder(lock.holder)}`);
     const release = lock.release;
 
     try {

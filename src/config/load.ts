@@ -1,4 +1,5 @@
 import {existsSync, readFileSync} from 'node:fs';
+import {dirname, isAbsolute, resolve} from 'node:path';
 import {isMap, isSeq, LineCounter, parseDocument, type Document} from 'yaml';
 import {z} from 'zod';
 import {datasets} from '../data/registry.js';
@@ -20,15 +21,26 @@ export interface LoadOptions {
   /** `key.path=value` overrides; values are parsed as YAML (numbers, booleans, lists, maps). */
   set?: string[];
   seed?: number;
+  /** Directory that relative data paths (e.g. a table's file) are relative to; default: the config file's directory. */
+  baseDir?: string;
 }
 
 type Path = Array<string | number>;
 
 /** Reads, overrides, validates and resolves a config file. Every user error is one line naming file and field. */
 export function loadConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
-  if (!existsSync(file)) throw new UserError(`${file}: config file not found (give the path to a YAML file, e.g. configs/tishby.yaml)`);
-  const text = readFileSync(file, 'utf8');
-  return parseConfig(text, file, opts);
+  return parseConfig(readTextFile(file, 'config file', 'give the path to a YAML file, e.g. configs/tishby.yaml'), file, opts);
+}
+
+/** A text file a user named, or a UserError saying why it cannot be read (missing, a directory, no permission). */
+export function readTextFile(file: string, what: string, hint: string): string {
+  if (!existsSync(file)) throw new UserError(`${file}: ${what} not found (${hint})`);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: ${code === 'EISDIR' ? 'a directory, not a' : 'cannot read the'} ${what} (${code ?? (err as Error).message}; ${hint})`);
+  }
 }
 
 export function parseConfig(text: string, file: string, opts: LoadOptions = {}): LoadedConfig {
@@ -60,7 +72,7 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     if (!again.success) throw new UserError(describeIssue(again.error.issues[0], file, doc, lines, fromOverride));
     resolved = again.data;
   }
-  const config = fillRegisteredDefaults(resolved as Config);
+  const config = resolveDataPaths(fillRegisteredDefaults(resolved as Config), opts.baseDir ?? dirname(resolve(file)));
   checkSemantics(config, file);
   return {config, hash: configHash(config), file};
 }
@@ -103,6 +115,25 @@ function fillRegisteredDefaults(cfg: Config): Config {
       estimators: cfg.metrics.estimators.map((e) => ({...e, params: anyMetric(e.name).params.parse(e.params) as Record<string, unknown>})),
     },
   };
+}
+
+/**
+ * Relative paths in `data.options` (the files a dataset names: a table, its labels, IDX files)
+ * are relative to the config file's directory, not the working directory: the resolved config
+ * holds them absolute, so a run (and its resume) reads the same files from anywhere.
+ */
+function resolveDataPaths(cfg: Config, baseDir: string): Config {
+  const files = datasets.get(cfg.data.name).files?.(cfg.data.options) ?? [];
+  if (files.every((f) => isAbsolute(f.path))) return cfg;
+  const options = structuredClone(cfg.data.options) as Record<string, unknown>;
+  for (const f of files) {
+    if (isAbsolute(f.path)) continue;
+    const keys = f.field.split('.');
+    let o = options;
+    for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>;
+    o[keys[keys.length - 1]] = resolve(baseDir, f.path);
+  }
+  return {...cfg, data: {...cfg.data, options}};
 }
 
 function firstLine(s: string): string {

@@ -164,7 +164,12 @@ const report = z
 
 export const configSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" or "-"').default('run'),
+    /** The run's name: a directory under --out, so one path segment (not '.' or '..'). */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" or "-" (it names a directory)')
+      .refine((n) => n !== '.' && n !== '..', "'.' and '..' are not names (it names a directory under --out)")
+      .default('run'),
     seed: z.number().int().nonnegative().default(0),
     stages: z
       .array(z.enum(STAGE_NAMES))

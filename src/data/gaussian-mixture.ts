@@ -32,6 +32,7 @@ export type GaussianMixtureOptions = z.infer<typeof options>;
 export const gaussianMixture: DatasetType<GaussianMixtureOptions> = {
   description: 'mixture of isotropic Gaussian clusters (options classes, clusters, dim, rows, separation, noise, shuffleLabels); seeded',
   options,
+  shape: (o) => ({n: o.rows, inputShape: [o.dim], classes: o.classes}),
   load(o, seed): Dataset {
     const K = o.clusters ?? o.classes;
     const d = o.dim;

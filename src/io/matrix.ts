@@ -1,85 +1,149 @@
 import {readFileSync} from 'node:fs';
 import {extname} from 'node:path';
 import {FixedSizeList, type Table} from 'apache-arrow';
+import {parse as parseCsvText} from 'csv-parse/sync';
 import type {Matrix} from '../types.js';
 import {UserError} from '../util/errors.js';
 import {numberColumn, readArrowFile, tensorColumn} from './arrow.js';
-import {parseNpy} from './npy.js';
+import {parseNpy, readNpz, type NpyArray} from './npy.js';
 
 /**
- * Readers for activations, inputs and labels that tdlab did not produce: `.npy` (C order),
- * `.arrow` (a FixedSizeList column or numeric columns) and `.csv` (numeric, optional header).
+ * Readers for activations, inputs and labels that tdlab did not produce: `.npy` (C or Fortran
+ * order), `.npz` (one array, or the one `column` names), `.arrow` (a FixedSizeList column or
+ * numeric columns) and `.csv` (see `parseNumericCsv` for the rules). Values are read as they are;
+ * non-finite values are left to the estimator boundary, which names the first one.
  */
 
 function readBytes(file: string): Buffer {
   try {
     return readFileSync(file);
-  } catch {
-    throw new UserError(`${file}: file not found`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'EISDIR' ? `${file}: is a directory, not a file` : code === 'EACCES' ? `${file}: not readable (permission denied)` : `${file}: file not found`);
   }
 }
 
-function kindOf(file: string): 'npy' | 'arrow' | 'csv' {
+type Kind = 'npy' | 'npz' | 'arrow' | 'csv';
+
+function kindOf(file: string): Kind {
   const ext = extname(file).toLowerCase();
   if (ext === '.npy') return 'npy';
+  if (ext === '.npz') return 'npz';
   if (ext === '.arrow' || ext === '.ipc' || ext === '.feather') return 'arrow';
   if (ext === '.csv') return 'csv';
-  throw new UserError(`${file}: unsupported file type '${ext}' (use .npy, .arrow or .csv)`);
+  throw new UserError(`${file}: unsupported file type '${ext}' (use .npy, .npz, .arrow or .csv)`);
 }
 
-interface Csv {
+/** The file extensions the readers take. */
+export const MATRIX_EXTENSIONS = ['.npy', '.npz', '.arrow', '.ipc', '.feather', '.csv'];
+
+export interface NumericCsv {
   header: string[] | null;
-  rows: number[][];
+  /** Row-major values, rows x cols. */
+  data: Float64Array;
+  rows: number;
+  cols: number;
 }
 
-function parseCsv(text: string, file: string): Csv {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new UserError(`${file}: empty CSV`);
-  const split = (l: string) => l.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
-  const first = split(lines[0]);
-  const header = first.some((c) => c === '' || Number.isNaN(Number(c))) ? first : null;
-  const body = header ? lines.slice(1) : lines;
-  const rows = body.map((l, i) => {
-    const cells = split(l).map(Number);
-    const bad = cells.findIndex((v) => Number.isNaN(v));
-    if (bad >= 0) throw new UserError(`${file}:${i + (header ? 2 : 1)}: column ${bad + 1} is not a number`);
-    return cells;
-  });
-  const width = rows[0]?.length ?? 0;
-  rows.forEach((r, i) => {
-    if (r.length !== width) throw new UserError(`${file}:${i + (header ? 2 : 1)}: ${r.length} columns, expected ${width}`);
-  });
-  return {header, rows};
+const NON_FINITE: Record<string, number> = {nan: NaN, inf: Infinity, '+inf': Infinity, '-inf': -Infinity, infinity: Infinity, '+infinity': Infinity, '-infinity': -Infinity};
+
+/** A cell as a number: decimal/scientific notation, or nan/inf (any case); undefined otherwise. */
+function cellNumber(cell: string): number | undefined {
+  const t = cell.trim();
+  if (t === '') return undefined;
+  const special = NON_FINITE[t.toLowerCase()];
+  if (special !== undefined) return special;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return undefined;
+  return Number(t);
 }
 
-/** An N x d float32 matrix. `column` picks an Arrow/CSV column (FixedSizeList in Arrow); `exclude` drops label columns. */
-export function readMatrix(file: string, opts: {column?: string; exclude?: string[]} = {}): Matrix<Float32Array> {
+/**
+ * A numeric CSV, parsed by csv-parse (RFC 4180: quoted cells may hold commas, quotes and line
+ * breaks). The rules:
+ * - blank lines and lines starting with `#` (NumPy's `savetxt` header) are skipped;
+ * - header: the first record is a header when none of its cells is a number, and data when all
+ *   of them are; a first record mixing names and numbers is an error (which one is meant?);
+ * - every record has as many cells as the first, and every cell is a number (decimal or
+ *   scientific; nan and inf are read as such); an empty cell is an error naming line and column.
+ */
+export function parseNumericCsv(text: string, file: string): NumericCsv {
+  let records: Array<{record: string[]; info: {lines: number}}>;
+  try {
+    records = parseCsvText(text, {comment: '#', comment_no_infix: true, skip_empty_lines: true, info: true, bom: true, trim: true}) as never;
+  } catch (err) {
+    const e = err as {message?: string; lines?: number};
+    throw new UserError(`${file}${e.lines ? `:${e.lines}` : ''}: not a readable CSV (${String(e.message).split('\n')[0]})`);
+  }
+  if (records.length === 0) throw new UserError(`${file}: empty CSV (no rows)`);
+  const first = records[0].record;
+  const numeric = first.map((c) => cellNumber(c) !== undefined);
+  let header: string[] | null = null;
+  if (numeric.every((x) => !x)) {
+    header = first.map((c) => c.trim());
+    const empty = header.findIndex((h) => h === '');
+    if (empty >= 0) throw new UserError(`${file}:${records[0].info.lines}: header column ${empty + 1} has no name (give every column a name, or write no header)`);
+    const dup = header.findIndex((h, i) => header!.indexOf(h) !== i);
+    if (dup >= 0) throw new UserError(`${file}:${records[0].info.lines}: header name '${header[dup]}' appears twice (columns ${header.indexOf(header[dup]) + 1} and ${dup + 1})`);
+  } else if (!numeric.every((x) => x)) {
+    const j = numeric.findIndex((x) => !x);
+    throw new UserError(`${file}:${records[0].info.lines}: the first row mixes numbers and names (column ${j + 1}: '${first[j]}'); a header row must hold only names, a data row only numbers`);
+  }
+  const body = header ? records.slice(1) : records;
+  const cols = first.length;
+  const data = new Float64Array(body.length * cols);
+  body.forEach(({record, info}, i) => {
+    for (let j = 0; j < cols; j++) {
+      const cell = record[j];
+      const where = `${file}:${info.lines}: row ${i + 1}, column ${j + 1}${header ? ` ('${header[j]}')` : ''}`;
+      if (cell.trim() === '') throw new UserError(`${where}: empty cell (every cell must hold a number)`);
+      const v = cellNumber(cell);
+      if (v === undefined) throw new UserError(`${where}: '${cell}' is not a number`);
+      data[i * cols + j] = v;
+    }
+  });
+  return {header, data, rows: body.length, cols};
+}
+
+function npyMatrix(a: NpyArray, file: string): Matrix<Float32Array> {
+  if (a.shape.length === 0) throw new UserError(`${file}: expected an array of rows, got a scalar`);
+  // rows x (everything else): conv activations (N, C, H, W) are flattened per row
+  const rows = a.shape[0];
+  const cols = a.shape.slice(1).reduce((x, y) => x * y, 1);
+  const data = a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number | bigint>, Number);
+  return {data, rows, cols};
+}
+
+/** The array of an .npz that `column` names, or its only array. */
+async function npzArray(file: string, column?: string): Promise<NpyArray> {
+  const arrays = await readNpz(readBytes(file), file);
+  const names = [...arrays.keys()];
+  if (column !== undefined) {
+    const a = arrays.get(column);
+    if (!a) throw new UserError(`${file}: no array '${column}' (arrays: ${names.join(', ') || 'none'})`);
+    return a;
+  }
+  if (names.length !== 1) throw new UserError(`${file}: ${names.length} arrays (${names.join(', ') || 'none'}); pick one with --column`);
+  return arrays.get(names[0])!;
+}
+
+/** An N x d float32 matrix. `column` picks an Arrow/CSV column (FixedSizeList in Arrow) or an .npz array; `exclude` drops label columns. */
+export async function readMatrix(file: string, opts: {column?: string; exclude?: string[]} = {}): Promise<Matrix<Float32Array>> {
   const kind = kindOf(file);
-  if (kind === 'npy') {
-    const a = parseNpy(readBytes(file), file);
-    if (a.shape.length === 0) throw new UserError(`${file}: expected an array of rows, got a scalar`);
-    // rows x (everything else): conv activations (N, C, H, W) are flattened per row
-    const rows = a.shape[0];
-    const cols = a.shape.slice(1).reduce((x, y) => x * y, 1);
-    const data = a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number | bigint>, Number);
-    return {data, rows, cols};
-  }
-  if (kind === 'arrow') {
-    const t = readArrowFile(file);
-    return arrowMatrix(t, file, opts);
-  }
-  const csv = parseCsv(readFileSync(file, 'utf8'), file);
-  let idx = csv.rows[0] ? csv.rows[0].map((_, j) => j) : [];
+  if (kind === 'npy') return npyMatrix(parseNpy(readBytes(file), file), file);
+  if (kind === 'npz') return npyMatrix(await npzArray(file, opts.column), file);
+  if (kind === 'arrow') return arrowMatrix(readArrowFile(file), file, opts);
+  const csv = parseNumericCsv(readBytes(file).toString('utf8'), file);
+  let idx = Array.from({length: csv.cols}, (_, j) => j);
   if (opts.column) {
     const j = csv.header?.indexOf(opts.column) ?? -1;
-    if (j < 0) throw new UserError(`${file}: no column '${opts.column}' (columns: ${csv.header?.join(', ') ?? 'no header'})`);
+    if (j < 0) throw new UserError(`${file}: no column '${opts.column}' (columns: ${csv.header?.join(', ') ?? 'no header row'})`);
     idx = [j];
   } else if (csv.header && opts.exclude) {
     idx = idx.filter((j) => !opts.exclude!.includes(csv.header![j]));
   }
-  const data = new Float32Array(csv.rows.length * idx.length);
-  csv.rows.forEach((r, i) => idx.forEach((j, k) => (data[i * idx.length + k] = r[j])));
-  return {data, rows: csv.rows.length, cols: idx.length};
+  const data = new Float32Array(csv.rows * idx.length);
+  for (let i = 0; i < csv.rows; i++) idx.forEach((j, k) => (data[i * idx.length + k] = csv.data[i * csv.cols + j]));
+  return {data, rows: csv.rows, cols: idx.length};
 }
 
 function arrowMatrix(t: Table, file: string, opts: {column?: string; exclude?: string[]}): Matrix<Float32Array> {
@@ -102,32 +166,77 @@ function arrowMatrix(t: Table, file: string, opts: {column?: string; exclude?: s
   return {data, rows: t.numRows, cols: cols.length};
 }
 
-/** Integer labels, one per row. Arrow/CSV: `column`, else `label`, else `y`, else the only column. */
-export function readLabels(file: string, column?: string): Int32Array {
+/**
+ * Class ids of label rows. One value per row: it must be an integer (the id). Several per row
+ * (n x K): each distinct row is one class; when every row is one-hot (Keras, IDNNs) the id is
+ * the position of its 1, else ids number the distinct rows in order of first appearance.
+ */
+export function labelRows(m: Matrix<Float32Array | Float64Array>, file: string): Int32Array {
+  const {data, rows, cols} = m;
+  const out = new Int32Array(rows);
+  const where = (i: number, j: number) => `${file}: label row ${i + 1}${cols > 1 ? `, column ${j + 1}` : ''}`;
+  for (let k = 0; k < data.length; k++) {
+    if (!Number.isFinite(data[k])) throw new UserError(`${where(Math.floor(k / cols), k % cols)}: ${data[k]} is not a finite number`);
+  }
+  if (cols === 1) {
+    for (let i = 0; i < rows; i++) {
+      const v = data[i];
+      if (!Number.isInteger(v) || Math.abs(v) > 2 ** 31 - 1) throw new UserError(`${where(i, 0)}: ${v} is not an integer class id`);
+      out[i] = v;
+    }
+    return out;
+  }
+  if (cols === 0) throw new UserError(`${file}: label rows have no columns`);
+  let oneHot = true;
+  for (let i = 0; i < rows && oneHot; i++) {
+    let ones = 0;
+    for (let j = 0; j < cols; j++) {
+      const v = data[i * cols + j];
+      if (v === 1) (ones++, (out[i] = j));
+      else if (v !== 0) oneHot = false;
+    }
+    if (ones !== 1) oneHot = false;
+  }
+  if (oneHot) return out;
+  const ids = new Map<string, number>();
+  for (let i = 0; i < rows; i++) {
+    let key = '';
+    for (let j = 0; j < cols; j++) key += `${data[i * cols + j] + 0},`; // + 0: -0 and 0 are one value
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size));
+    out[i] = id;
+  }
+  return out;
+}
+
+/**
+ * Integer labels, one per row, from 1-D ids or 2-D label rows (see `labelRows`).
+ * Arrow/CSV: `column`, else `label`, else `y`, else the only column; a CSV or Arrow file with
+ * several numeric columns and none of these is read as label rows. `.npz`: `column` or the only array.
+ */
+export async function readLabels(file: string, column?: string): Promise<Int32Array> {
   const kind = kindOf(file);
-  let values: ArrayLike<number>;
   if (kind === 'arrow') {
     const t = readArrowFile(file);
     const names = t.schema.fields.map((f) => f.name);
-    const name = column ?? ['label', 'y'].find((n) => names.includes(n)) ?? (names.length === 1 ? names[0] : undefined);
-    if (!name || !names.includes(name)) throw new UserError(`${file}: which column holds the labels? use --label-column (columns: ${names.join(', ')})`);
-    values = numberColumn(t, name);
-  } else {
-    const m = readMatrix(file, column ? {column} : {});
-    if (m.cols !== 1) {
-      if (kind === 'csv') {
-        const csv = parseCsv(readFileSync(file, 'utf8'), file);
-        const j = csv.header ? ['label', 'y'].map((n) => csv.header!.indexOf(n)).find((x) => x >= 0) : undefined;
-        if (j === undefined || j < 0) throw new UserError(`${file}: ${m.cols} columns; name the label column with --label-column`);
-        values = csv.rows.map((r) => r[j]);
-      } else throw new UserError(`${file}: labels must be a 1-D array, got ${m.rows} x ${m.cols}`);
-    } else values = m.data;
+    const name = column ?? ['label', 'y'].find((n) => names.includes(n));
+    if (column && !names.includes(column)) throw new UserError(`${file}: no label column '${column}' (columns: ${names.join(', ')})`);
+    return labelRows(arrowMatrix(t, file, name ? {column: name} : {}), file);
   }
-  const out = new Int32Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (!Number.isInteger(v)) throw new UserError(`${file}: label ${v} in row ${i} is not an integer class id`);
-    out[i] = v;
+  if (kind === 'csv') {
+    const csv = parseNumericCsv(readBytes(file).toString('utf8'), file);
+    const name = column ?? ['label', 'y'].find((n) => csv.header?.includes(n));
+    if (name !== undefined) {
+      const j = csv.header?.indexOf(name) ?? -1;
+      if (j < 0) throw new UserError(`${file}: no label column '${name}' (columns: ${csv.header?.join(', ') ?? 'no header row'})`);
+      return labelRows({data: Float64Array.from({length: csv.rows}, (_, i) => csv.data[i * csv.cols + j]), rows: csv.rows, cols: 1}, file);
+    }
+    return labelRows({data: csv.data, rows: csv.rows, cols: csv.cols}, file);
   }
-  return out;
+  const a = kind === 'npy' ? parseNpy(readBytes(file), file) : await npzArray(file, column);
+  if (a.shape.length === 0 || a.shape.length > 2) throw new UserError(`${file}: labels must be a 1-D array of class ids or a 2-D array of label rows, got shape (${a.shape.join(', ')})`);
+  const rows = a.shape[0];
+  const cols = a.shape.length === 2 ? a.shape[1] : 1;
+  const data = a.data instanceof Float64Array ? a.data : Float64Array.from(a.data as ArrayLike<number | bigint>, Number);
+  return labelRows({data, rows, cols}, file);
 }

@@ -1,6 +1,7 @@
 import {UserError} from '../util/errors.js';
+import {readZip} from './zip.js';
 
-/** A numeric array read from a `.npy` file (C order), values as float64 for conversion. */
+/** A numeric array read from a `.npy` file, in C (row-major) order whatever order the file has. */
 export interface NpyArray {
   shape: number[];
   dtype: string;
@@ -22,7 +23,10 @@ const DTYPES: Record<string, {bytes: number; make: (buf: ArrayBuffer, off: numbe
   u8: {bytes: 8, make: (b, o, n) => new BigUint64Array(b, o, n)},
 };
 
-/** Parses the NumPy `.npy` format (versions 1-3), little-endian numeric dtypes, C order. */
+/**
+ * Parses the NumPy `.npy` format (versions 1-3), little-endian numeric dtypes, C or Fortran
+ * order (what `np.save(W.T)` of a PyTorch weight writes); Fortran-order data is reordered to C order.
+ */
 export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
   const magic = String.fromCharCode(...bytes.subarray(1, 6));
   if (bytes[0] !== 0x93 || magic !== 'NUMPY') throw new UserError(`${name}: not a .npy file (bad magic)`);
@@ -35,7 +39,6 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText === undefined) throw new UserError(`${name}: unreadable .npy header`);
-  if (fortran === 'True') throw new UserError(`${name}: Fortran-order arrays are not supported; save with np.ascontiguousarray(a)`);
   if (descr.startsWith('>')) throw new UserError(`${name}: big-endian dtype ${descr}; convert with a.astype(a.dtype.newbyteorder('<'))`);
   const kind = descr.replace(/^[<|=]/, '');
   const dt = DTYPES[kind];
@@ -44,8 +47,34 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = headerStart + headerLen;
   if (bytes.byteLength - offset < count * dt.bytes) throw new UserError(`${name}: file is truncated (${count} values of ${descr} expected)`);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new UserError(`${name}: unreadable .npy shape (${shapeText})`);
   const copy = new Uint8Array(bytes.subarray(offset, offset + count * dt.bytes)); // aligned copy (Buffer.slice would be a view)
-  return {shape, dtype: kind, data: dt.make(copy.buffer, 0, count)};
+  const data = dt.make(copy.buffer, 0, count);
+  return {shape, dtype: kind, data: fortran === 'True' && shape.length > 1 ? toCOrder(data, shape) : data};
+}
+
+/** Column-major (Fortran) data of `shape` in row-major order. */
+function toCOrder<T extends NpyArray['data']>(src: T, shape: number[]): T {
+  const out = new (src.constructor as new (n: number) => T)(src.length);
+  const k = shape.length;
+  // Fortran strides: axis 0 moves fastest
+  const fStride = new Array<number>(k);
+  fStride[0] = 1;
+  for (let a = 1; a < k; a++) fStride[a] = fStride[a - 1] * shape[a - 1];
+  const idx = new Array<number>(k).fill(0);
+  let f = 0;
+  for (let c = 0; c < out.length; c++) {
+    out[c] = src[f];
+    // next C-order index: the last axis moves fastest
+    for (let a = k - 1; a >= 0; a--) {
+      idx[a]++;
+      f += fStride[a];
+      if (idx[a] < shape[a]) break;
+      f -= fStride[a] * shape[a];
+      idx[a] = 0;
+    }
+  }
+  return out;
 }
 
 /** Serialises a float32 matrix or int32 vector as `.npy` (version 1.0). */
@@ -61,4 +90,11 @@ export function encodeNpy(data: Float32Array | Int32Array | Float64Array, shape:
   out.set(Array.from(header, (c) => c.charCodeAt(0)), 10);
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
   return out;
+}
+
+/** The arrays of an `.npz` archive (np.savez / np.savez_compressed, zip64 included) by name, without `.npy`. */
+export async function readNpz(bytes: Uint8Array, source: string): Promise<Map<string, NpyArray>> {
+  const arrays = new Map<string, NpyArray>();
+  for (const e of await readZip(bytes, source)) arrays.set(e.name.replace(/\.npy$/, ''), parseNpy(e.data, `${source}:${e.name}`));
+  return arrays;
 }

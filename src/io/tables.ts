@@ -1,5 +1,6 @@
+import type {Table} from 'apache-arrow';
 import type {MetricRow, TrainingRow} from '../types.js';
-import {numberColumn, readArrowFile, stringColumn, writeArrowFile} from './arrow.js';
+import {numberColumn, readArrowFile, schemaMetadata, stringColumn, writeArrowFile} from './arrow.js';
 import {writeFileAtomic} from './atomic.js';
 import {toCsv} from './csv.js';
 
@@ -63,11 +64,32 @@ export function writeTrainingRows(path: string, rows: TrainingRow[], metadata: R
 }
 
 export function readTrainingRows(path: string): TrainingRow[] {
-  const t = readArrowFile(path);
+  return trainingRows(readArrowFile(path));
+}
+
+function trainingRows(t: Table): TrainingRow[] {
   const epoch = numberColumn(t, 'epoch');
   const layerIndex = numberColumn(t, 'layer_index');
   const value = numberColumn(t, 'value');
   const layer = stringColumn(t, 'layer');
   const quantity = stringColumn(t, 'quantity');
   return Array.from({length: t.numRows}, (_, i) => ({epoch: epoch[i], layerIndex: layerIndex[i], layer: layer[i], quantity: quantity[i], value: value[i]}));
+}
+
+/**
+ * A training log with how far it goes (`through_epoch`: every row of the epochs before it and
+ * the evaluation of that epoch), or null when there is none or it cannot be read.
+ */
+export function readTrainingLog(path: string): {rows: TrainingRow[]; through: number; complete: boolean} | null {
+  let t;
+  try {
+    t = readArrowFile(path);
+  } catch {
+    return null;
+  }
+  const meta = schemaMetadata(t);
+  const complete = meta.complete === 'true';
+  const through = meta.through_epoch !== undefined ? Number(meta.through_epoch) : complete ? Number(meta.epochs) : NaN;
+  if (!Number.isInteger(through)) return null;
+  return {rows: trainingRows(t), through, complete};
 }

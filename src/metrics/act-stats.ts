@@ -13,6 +13,7 @@ export const actStats: Estimator<z.infer<typeof params>> = {
   name: 'act.stats',
   description: 'dead (constant) units and saturated fraction of a layer',
   params,
+  memory: ({n, d}) => 8 * n + 32 * d,
   compute({T}, p) {
     const {rows, cols, data} = T;
     let dead = 0;

@@ -57,6 +57,22 @@ export function distinctRows(codes: Int32Array, rows: number, cols: number): Sta
   return {ids, count};
 }
 
+/**
+ * Input identity per row of a float32 matrix (rows compared value by value; -0 equals 0), or
+ * undefined when all rows are distinct, which is the common case (then H(T|X) = 0).
+ */
+export function rowIds(x: Float32Array, n: number): Int32Array | undefined {
+  if (x.length === 0) return undefined; // no inputs recorded (an imported run without x.npy)
+  let copy: Float32Array | undefined;
+  for (let i = 0; i < x.length; i++) {
+    if (Object.is(x[i], -0)) (copy ??= Float32Array.from(x))[i] = 0;
+  }
+  const v = copy ?? x;
+  const bits = new Int32Array(v.buffer, v.byteOffset, v.length);
+  const s = distinctRows(bits, n, n > 0 ? v.length / n : 0);
+  return s.count === n ? undefined : s.ids;
+}
+
 /** Ids of distinct (a, b) pairs. */
 export function pairIds(a: StateIds, b: StateIds): StateIds {
   const n = a.ids.length;

@@ -1,7 +1,27 @@
 import type {LayerInfo, Matrix, MetricRow} from '../types.js';
 import {formatParams} from './params.js';
 import {estimators} from './registry.js';
-import type {EstimatorInput} from './types.js';
+import {checkFinite} from './finite.js';
+import type {Estimator, EstimatorInput, EstimatorValue} from './types.js';
+import {UserError} from '../util/errors.js';
+
+/**
+ * Runs an estimator through the one boundary every caller uses (the metrics stage, `tdlab
+ * measure`, the validation suite may call `compute` directly on generated data): non-finite
+ * values in T or X are an error naming `source`, the row and the column, and an error an
+ * estimator raises about its input (e.g. a bin index past the integer range) is prefixed with
+ * `source`. `rowName` maps a row of T to what the user knows it by.
+ */
+export function computeEstimator<P extends Record<string, unknown>>(est: Estimator<P>, input: EstimatorInput, params: P, source: string, rowName?: (row: number) => string): EstimatorValue[] {
+  checkFinite(input.T, source, rowName);
+  if (input.x) checkFinite(input.x, `${source} (inputs X)`, rowName);
+  try {
+    return est.compute(input, params);
+  } catch (err) {
+    if (err instanceof UserError && !err.message.startsWith(source)) throw new UserError(`${source}: ${est.name}: ${err.message}`, {exitCode: err.exitCode, code: err.code});
+    throw err;
+  }
+}
 
 export interface EstimatorRun {
   name: string;
@@ -33,7 +53,7 @@ export function evaluateLayer(
   y: Int32Array,
   subset: {name: string; rows?: Int32Array},
   xIds?: Int32Array,
-  extra: Pick<EstimatorInput, 'runningMax' | 'seed' | 'x'> = {},
+  extra: Pick<EstimatorInput, 'runningMax' | 'seed' | 'x'> & {source?: string} = {},
 ): MetricRow[] {
   const input: EstimatorInput = {
     T: selectRows(T, subset.rows),
@@ -48,7 +68,9 @@ export function evaluateLayer(
   for (const run of runs) {
     const est = estimators.get(run.name);
     const params = est.params.parse(run.params) as Record<string, unknown>;
-    for (const v of est.compute(input, params)) {
+    const source = `${extra.source ? `${extra.source}: ` : ''}layer ${layer.name} at epoch ${epoch}`;
+    const rowName = (r: number) => (subset.rows ? `row ${subset.rows[r] + 1} (sample ${subset.rows[r]})` : `row ${r + 1} (sample ${r})`);
+    for (const v of computeEstimator(est, input, params, source, rowName)) {
       out.push({
         epoch,
         layerIndex: layer.index,

@@ -4,7 +4,7 @@
  */
 export function formatParams(params: Record<string, unknown>): string {
   return Object.keys(params)
-    .filter((k) => k !== 'unit')
+    .filter((k) => k !== 'unit' && params[k] !== undefined)
     .sort()
     .map((k) => `${k}=${String(params[k])}`)
     .join(';');

@@ -39,14 +39,23 @@ export interface EstimatorValue {
 }
 
 /**
- * An estimator: a pure function over typed arrays plus the schema of its parameters.
- * Parameter names are shared by YAML, `--param` and the outputs.
+ * Peak working memory in bytes of one computation on `n` rows of width `d` (besides the input
+ * itself), for the checks that refuse before training what cannot fit (src/run/preflight.ts).
+ * `inputDim`: the network's input width, for metrics of a model.
+ */
+export type MemoryCost<P> = (shape: {n: number; d: number; inputDim?: number}, params: P) => number;
+
+/**
+ * An estimator: a pure function over typed arrays plus the schema of its parameters and its
+ * memory cost. Parameter names are shared by YAML, `--param` and the outputs.
  */
 export interface Estimator<P extends Record<string, unknown> = Record<string, unknown>> {
   name: string;
   description: string;
   /** Parameter schema with defaults; `parse({})` gives the defaults. */
   params: z.ZodType<P, z.ZodTypeDef, unknown>;
+  /** Its memory cost, declared by every estimator (an O(N^2) one grows with n^2). */
+  memory: MemoryCost<P>;
   compute(input: EstimatorInput, params: P): EstimatorValue[];
   /**
    * What the estimator assumes of the values, measured on this input (e.g. the fraction of values

@@ -24,25 +24,48 @@ export function readModelPlan(path: string): ModelPlan {
   return JSON.parse(text) as ModelPlan;
 }
 
-/** One row per parameter tensor: name, layer, role, shape and the values (row-major). */
-export function writeCheckpoint(path: string, plan: ModelPlan, theta: Float32Array, meta: Record<string, string>): void {
+/** Role of the rows that hold training state (optimizer slots), not model parameters. */
+export const STATE_ROLE = 'optimizer';
+
+/**
+ * One row per parameter tensor: name, layer, role, shape and the values (row-major). `state`
+ * adds rows of role `optimizer` (layer_index -1, flat over all parameters in plan order; e.g.
+ * Adam's `optimizer.m`, `optimizer.v`), which model readers skip.
+ */
+export function writeCheckpoint(path: string, plan: ModelPlan, theta: Float32Array, meta: Record<string, string>, state: Array<{name: string; values: Float32Array}> = []): void {
   const slots = plan.layers.flatMap((l) => l.params.map((p) => ({l, p})));
-  const offsets = new Int32Array(slots.length + 1);
+  const n = slots.length + state.length;
+  const offsets = new Int32Array(n + 1);
   slots.forEach(({p}, i) => (offsets[i + 1] = offsets[i] + p.size));
-  const values = new Float32Array(offsets[slots.length]);
+  state.forEach((s, i) => (offsets[slots.length + i + 1] = offsets[slots.length + i] + s.values.length));
+  const values = new Float32Array(offsets[n]);
   slots.forEach(({p}, i) => values.set(theta.subarray(p.offset, p.offset + p.size), offsets[i]));
+  state.forEach((s, i) => values.set(s.values, offsets[slots.length + i]));
   writeArrowFile(
     path,
     [
-      {name: 'name', column: {kind: 'utf8', values: slots.map(({l, p}) => `${l.name}.${p.name}`)}},
-      {name: 'layer_index', column: {kind: 'int32', values: Int32Array.from(slots, ({l}) => l.index)}},
-      {name: 'role', column: {kind: 'utf8', values: slots.map(({p}) => p.role)}},
-      {name: 'shape', column: {kind: 'utf8', values: slots.map(({p}) => JSON.stringify(p.shape))}},
+      {name: 'name', column: {kind: 'utf8', values: [...slots.map(({l, p}) => `${l.name}.${p.name}`), ...state.map((s) => `${STATE_ROLE}.${s.name}`)]}},
+      {name: 'layer_index', column: {kind: 'int32', values: Int32Array.from([...slots.map(({l}) => l.index), ...state.map(() => -1)])}},
+      {name: 'role', column: {kind: 'utf8', values: [...slots.map(({p}) => p.role), ...state.map(() => STATE_ROLE)]}},
+      {name: 'shape', column: {kind: 'utf8', values: [...slots.map(({p}) => JSON.stringify(p.shape)), ...state.map((s) => JSON.stringify([s.values.length]))]}},
       {name: 'values', column: {kind: 'list', values, offsets}},
     ],
-    slots.length,
+    n,
     {...meta, layout: 'dense W is fan_in x fan_out (input-by-output); conv2d W is [k, k, C_in, filters] (HWIO); row-major'},
   );
+}
+
+/** The training-state side of a checkpoint: schema metadata and the `optimizer` rows by name (without the prefix). */
+export function readCheckpointState(path: string): {meta: Record<string, string>; rows: Map<string, Float32Array>} {
+  const t = readArrowFile(path);
+  const names = stringColumn(t, 'name');
+  const roles = stringColumn(t, 'role');
+  const values = listColumn(t, 'values');
+  const rows = new Map<string, Float32Array>();
+  names.forEach((n, r) => {
+    if (roles[r] === STATE_ROLE) rows.set(n.slice(STATE_ROLE.length + 1), values[r]);
+  });
+  return {meta: schemaMetadata(t), rows};
 }
 
 /** A trained model as plain data: the plan (model.json) and its parameter tensors in plan order. */
@@ -64,16 +87,18 @@ export function readCheckpointModel(path: string, plan: ModelPlan, planSource = 
   const layout = schemaMetadata(t).layout;
   if (layout !== undefined && !/fan_in x fan_out/.test(layout)) throw new UserError(`${path}: unexpected weight layout '${layout}'`);
   const names = stringColumn(t, 'name');
+  const roles = stringColumn(t, 'role');
   const layerIndex = numberColumn(t, 'layer_index');
   const shapes = stringColumn(t, 'shape').map((s) => JSON.parse(s) as number[]);
   const values = listColumn(t, 'values');
+  const used = new Set<string>();
   const byName = new Map<string, number>();
   names.forEach((n, r) => {
+    if (roles[r] === STATE_ROLE) return used.add(n);
     if (byName.has(n)) throw new UserError(`${path}: tensor '${n}' appears twice`);
     byName.set(n, r);
   });
   const params: Float32Array[] = [];
-  const used = new Set<string>();
   for (const layer of plan.layers) {
     for (const p of layer.params) {
       const name = `${layer.name}.${p.name}`;
@@ -136,6 +161,7 @@ export function denseNetFromCheckpoint(path: string, activations: string[]): Den
   const order: number[] = [];
   const byLayer = new Map<number, {W?: {v: Float32Array; shape: number[]}; b?: Float32Array; name: string}>();
   for (let r = 0; r < t.numRows; r++) {
+    if (roles[r] === STATE_ROLE) continue;
     const li = layerIndex[r];
     if (!byLayer.has(li)) {
       byLayer.set(li, {name: names[r].split('.')[0]});

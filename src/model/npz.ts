@@ -1,10 +1,9 @@
 import {readFileSync} from 'node:fs';
-import {parseNpy} from '../io/npy.js';
-import {readZip} from '../io/zip.js';
+import {readNpz, type NpyArray} from '../io/npy.js';
 import {UserError} from '../util/errors.js';
 import {checkDenseNet, type DenseNet} from './dense-net.js';
 
-function toFloat64(a: ReturnType<typeof parseNpy>, name: string): Float64Array | Float32Array {
+function toFloat64(a: NpyArray, name: string): Float64Array | Float32Array {
   if (a.data instanceof Float32Array || a.data instanceof Float64Array) return a.data;
   if (a.data instanceof BigInt64Array || a.data instanceof BigUint64Array) return Float64Array.from(a.data, (v) => Number(v));
   if (a.data instanceof Uint8Array && a.dtype === 'b1') throw new UserError(`${name}: boolean array`);
@@ -16,7 +15,7 @@ function toFloat64(a: ReturnType<typeof parseNpy>, name: string): Float64Array |
  * optional, zero when absent). `activation`: one name for all hidden layers (the last layer gets
  * `lastActivation`, default `linear`, i.e. logits), or one per layer.
  */
-export function denseNetFromNpz(path: string, activation: string | string[], lastActivation = 'linear'): DenseNet {
+export async function denseNetFromNpz(path: string, activation: string | string[], lastActivation = 'linear'): Promise<DenseNet> {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -27,9 +26,8 @@ export function denseNetFromNpz(path: string, activation: string | string[], las
 }
 
 /** `denseNetFromNpz` on bytes already in memory. */
-export function denseNetFromNpzBytes(bytes: Uint8Array, activation: string | string[], lastActivation = 'linear', source = 'npz'): DenseNet {
-  const arrays = new Map<string, ReturnType<typeof parseNpy>>();
-  for (const e of readZip(bytes, source)) arrays.set(e.name.replace(/\.npy$/, ''), parseNpy(e.data, `${source}:${e.name}`));
+export async function denseNetFromNpzBytes(bytes: Uint8Array, activation: string | string[], lastActivation = 'linear', source = 'npz'): Promise<DenseNet> {
+  const arrays = await readNpz(bytes, source);
   const count = [...arrays.keys()].filter((k) => /^W\d+$/.test(k)).length;
   if (count === 0) throw new UserError(`${source}: no arrays named W0, W1, ... (found: ${[...arrays.keys()].join(', ') || 'none'})`);
   const list = Array.isArray(activation) ? activation : [activation];

@@ -22,6 +22,8 @@ export function runPaths(runDir: string) {
     reportMd: join(runDir, 'report', 'report.md'),
     reportSummary: join(runDir, 'report', 'summary.json'),
     logs: join(runDir, 'logs'),
+    /** Held by the process that works on the run (src/io/lock.ts). */
+    lock: join(runDir, '.lock'),
   };
 }
 

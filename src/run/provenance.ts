@@ -17,6 +17,9 @@ export interface StageRecord {
   outputs?: string[];
   error?: string;
   info?: Record<string, unknown>;
+  /** train: the snapshot epoch whose checkpoint it continued from when the run was resumed. */
+  resumedFromEpoch?: number;
+  notes?: string[];
 }
 
 export interface Provenance {
@@ -32,7 +35,10 @@ export interface Provenance {
   status: 'running' | 'done' | 'failed' | 'interrupted';
   startedAt: string;
   endedAt: string | null;
+  /** The command line that started the run (kept on resume; see `resumes`). */
   argv: string[];
+  /** Every continuation of the run: when, by which command, what it redid. */
+  resumes?: Array<{at: string; argv: string[]; redo: string[]; reason: string | null; trainFrom: number | null}>;
   cwd: string;
   node: string;
   os: {platform: string; release: string; arch: string};

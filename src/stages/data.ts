@@ -11,7 +11,7 @@ export const dataStage: Stage = {
   description: 'build the dataset and its seeded train/test split',
   async run(ctx) {
     const {config, paths} = ctx;
-    const ds = datasets.get(config.data.name).load(config.data.options, config.seed);
+    const ds = await datasets.get(config.data.name).load(config.data.options, config.seed);
     const split: string[] = new Array(ds.n).fill('test');
     let nTrain: number;
     const own = ds.split && (config.data.split ?? 'auto') === 'auto';

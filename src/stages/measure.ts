@@ -10,7 +10,9 @@ import {denseNetFromNpz} from '../model/npz.js';
 import {isDensePlan, type ModelPlan} from '../model/plan.js';
 import {runPaths} from '../run/paths.js';
 import {formatParams} from '../metrics/params.js';
-import {selectRows} from '../metrics/evaluate.js';
+import {computeEstimator, selectRows} from '../metrics/evaluate.js';
+import {rowIds} from '../metrics/discrete.js';
+import {computeModelMetric} from '../metrics/model/index.js';
 import type {EstimatorInput} from '../metrics/types.js';
 import {ceilingWarning, diagnosticWarnings, type ValidityWarning} from '../metrics/validity.js';
 import {UserError} from '../util/errors.js';
@@ -59,9 +61,9 @@ export async function measureFiles(opts: MeasureOptions): Promise<MeasureResult[
   const grid = parseParamFlags(opts.params ?? []);
   checkParamKeys([est], grid);
   const exclude = [opts.labelColumn ?? 'label', 'y'];
-  let T = readMatrix(opts.activations, {column: opts.column, exclude});
-  let y = opts.labels ? readLabels(opts.labels, opts.labelColumn) : new Int32Array(T.rows);
-  let x = opts.x ? readMatrix(opts.x, {column: opts.xColumn, exclude}) : undefined;
+  let T = await readMatrix(opts.activations, {column: opts.column, exclude});
+  let y = opts.labels ? await readLabels(opts.labels, opts.labelColumn) : new Int32Array(T.rows);
+  let x = opts.x ? await readMatrix(opts.x, {column: opts.xColumn, exclude}) : undefined;
   if (y.length !== T.rows) throw new UserError(`${opts.labels}: ${y.length} labels for ${T.rows} activation rows (${opts.activations}); they must match row by row`);
   if (x && x.rows !== T.rows) throw new UserError(`${opts.x}: ${x.rows} input rows for ${T.rows} activation rows; they must match row by row`);
   if (opts.maxRows !== undefined && T.rows > opts.maxRows) {
@@ -70,10 +72,13 @@ export async function measureFiles(opts: MeasureOptions): Promise<MeasureResult[
     y = Int32Array.from(rows, (r) => y[r]);
     if (x) x = selectRows(x, rows);
   }
-  const input: EstimatorInput = {T, y, x, activation: opts.activation, seed: opts.seed ?? 0};
+  // X's distinct rows are the input identities of the discrete estimators: I(X;T) = H(T) - H(T|X)
+  const xIds = x ? rowIds(x.data, x.rows) : undefined;
+  const input: EstimatorInput = {T, y, x, xIds, activation: opts.activation, seed: opts.seed ?? 0};
+  const source = opts.activations + (opts.column ? ` (column ${opts.column})` : '');
   const layer = opts.column ?? null;
   return paramSetsFor(est, grid).map((params) => {
-    const all = est.compute(input, params);
+    const all = computeEstimator(est, input, params, source);
     const vals = all.filter((v) => opts.labels || v.quantity !== 'I_TY');
     const values: Record<string, number> = vals.length === 1 && !['I_XT', 'I_TY', 'H'].includes(vals[0].quantity) ? {value: vals[0].value} : Object.fromEntries(vals.map((v) => [v.quantity, v.value]));
     const paramsText = formatParams(params);
@@ -116,14 +121,14 @@ async function measureWeights(opts: MeasureOptions): Promise<MeasureResult[]> {
     if (!activation && !run) throw new UserError(`--metric ${opts.metric}: give --activation (the hidden layers' activation, e.g. relu) for the weights in ${opts.weights}`);
     net =
       extname(opts.weights).toLowerCase() === '.npz'
-        ? denseNetFromNpz(opts.weights, activation!)
+        ? await denseNetFromNpz(opts.weights, activation!)
         : denseNetFromCheckpoint(opts.weights, run && !opts.activation ? run.plan.layers.map((l) => l.activation) : [activation!]);
     inputs = net.layers[0].rows;
   }
-  let X: ReturnType<typeof readMatrix> | undefined;
+  let X: Awaited<ReturnType<typeof readMatrix>> | undefined;
   if (metric.needsInputs) {
     if (!opts.x) throw new UserError(`--metric ${opts.metric}: give --x FILE with the input points (one row per point, ${inputs} columns)`);
-    X = readMatrix(opts.x, {column: opts.xColumn});
+    X = await readMatrix(opts.x, {column: opts.xColumn});
     if (X.cols !== inputs) throw new UserError(`${opts.x}: ${X.cols} columns, but the network expects ${inputs} inputs`);
   }
   const model = generic ? readCheckpointModel(opts.weights, run.plan, run.source) : undefined;
@@ -131,7 +136,7 @@ async function measureWeights(opts: MeasureOptions): Promise<MeasureResult[]> {
   const ctx = {tf: async () => (await loadBackend('auto')).tf};
   const out: MeasureResult[] = [];
   for (const params of paramSetsFor(metric, grid)) {
-    const vals = net ? metric.compute(net, X, params, opts.seed ?? 0) : await metric.computeModel!(model!, X, params, opts.seed ?? 0, ctx);
+    const vals = await computeModelMetric(metric, net ? {net} : {model: model!}, X, params, opts.seed ?? 0, ctx, opts.weights);
     const values = Object.fromEntries(vals.map((v) => [v.layerIndex > 0 ? `${v.layerIndex}.${v.quantity}` : v.quantity, v.value]));
     const n = vals.find((v) => v.n > 0)?.n ?? 0;
     out.push({metric: metric.name, params, paramsText: formatParams(params), unit: vals[0]?.unit ?? 'dimensionless', n, values, warnings: []} as MeasureResult);

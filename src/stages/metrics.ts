@@ -2,10 +2,11 @@ import {existsSync, readdirSync} from 'node:fs';
 import {loadBackend, type LoadedBackend} from '../backend/tf.js';
 import {readArrowFile, tensorColumn} from '../io/arrow.js';
 import {readMetricRows, writeMetricRows} from '../io/tables.js';
-import {distinctRows} from '../metrics/discrete.js';
+import {rowIds} from '../metrics/discrete.js';
 import {evaluateLayer, selectRows} from '../metrics/evaluate.js';
 import {formatParams} from '../metrics/params.js';
-import {modelMetrics} from '../metrics/registry.js';
+import {computeModelMetric} from '../metrics/model/index.js';
+import {estimators, modelMetrics} from '../metrics/registry.js';
 import {denseNetFromCheckpoint, readCheckpointModel, readModelPlan} from '../model/checkpoint.js';
 import {isDensePlan} from '../model/plan.js';
 import {readDataset} from '../run/dataset.js';
@@ -30,17 +31,6 @@ export function subSchedule(epochs: number[], every: number): Set<number> {
   return new Set(epochs.filter((_, i) => i % every === 0 || i === epochs.length - 1));
 }
 
-/**
- * Input identity per row (equal ids = identical input rows), or undefined when all rows are
- * distinct, which is the common case (then H(T|X) = 0).
- */
-export function inputIds(x: Float32Array, n: number): Int32Array | undefined {
-  if (x.length === 0) return undefined; // no inputs recorded (an imported run without x.npy)
-  const bits = new Int32Array(x.buffer, x.byteOffset, x.length);
-  const s = distinctRows(bits, n, x.length / n);
-  return s.count === n ? undefined : s.ids;
-}
-
 /** A seeded subset of `rows` (all rows when undefined) of size <= max, in increasing order. */
 function capRows(rows: Int32Array | undefined, n: number, max: number | undefined, seed: number, label: string): Int32Array | undefined {
   const base = rows ?? Int32Array.from({length: n}, (_, i) => i);
@@ -62,8 +52,18 @@ export function snapshotEpochsOnDisk(paths: RunPaths): number[] {
 }
 
 /**
+ * Identity of the values one computation gives (everything but quantity and value): an
+ * activation estimator on one layer, epoch, subset and row count; a weight metric on one epoch
+ * and subset (its values span the layers).
+ */
+export function valueGroup(r: Pick<MetricRow, 'epoch' | 'layerIndex' | 'estimator' | 'params' | 'subset' | 'n'>): string {
+  return modelMetrics.has(r.estimator) ? [r.epoch, r.estimator, r.params, r.subset].join('|') : [r.epoch, r.layerIndex, r.estimator, r.params, r.subset, r.n].join('|');
+}
+
+/**
  * Computes metric jobs for every layer at their snapshot epochs on the given row subsets.
- * `skip(row key)` lets callers avoid recomputing values they already have.
+ * `have(valueGroup)` names values that exist already: they are not computed at all (and a
+ * snapshot none of whose values is missing is not even read, unless mi.adaptmax needs its maximum).
  */
 export async function computeMetrics(opts: {
   paths: RunPaths;
@@ -74,34 +74,47 @@ export async function computeMetrics(opts: {
   progress?: (line: string) => void;
   /** Tensor backend for weight metrics of non-dense models (default: loadBackend('auto') on first use). */
   backend?: () => Promise<LoadedBackend>;
+  have?: (group: string) => boolean;
 }): Promise<MetricRow[]> {
   const {paths, jobs} = opts;
+  const have = opts.have ?? (() => false);
   const data = readDataset(paths);
   const plan = readModelPlan(paths.model);
   const epochs = snapshotEpochsOnDisk(paths);
-  const xIds = inputIds(data.x, data.n);
+  const xIds = rowIds(data.x, data.n);
   const schedules = jobs.map((j) => subSchedule(epochs, j.every));
+  const actJobs = jobs.map((j, i) => ({job: j, i, params: formatParams(estimators.has(j.name) ? (estimators.get(j.name).params.parse(j.params) as Record<string, unknown>) : j.params)})).filter(({job}) => !modelMetrics.has(job.name));
+  // rows of each (job, subset): the same at every epoch
+  const sels = new Map(actJobs.flatMap(({job, i}) => opts.subsets.map((subset) => {
+    const base = subset === 'all' ? undefined : subset === 'train' ? data.trainIdx : data.testIdx;
+    return [`${i}|${subset}`, capRows(base, data.n, job.maxRows, opts.seed, `${job.name}/${subset}`)] as const;
+  })));
+  const todo = (epoch: number) =>
+    actJobs.filter(({i}) => schedules[i].has(epoch)).flatMap(({job, i, params}) =>
+      plan.layers.flatMap((layer) =>
+        opts.subsets
+          .map((subset) => ({job, layer, subset, sel: sels.get(`${i}|${subset}`)}))
+          .filter(({sel, subset}) => !have(valueGroup({epoch, layerIndex: layer.index, estimator: job.name, params, subset, n: sel ? sel.length : data.n}))),
+      ),
+    );
+  const work = epochs.map(todo);
+  const lastMax = Math.max(-1, ...work.map((w, k) => (w.some(({job}) => job.name === 'mi.adaptmax') ? k : -1)));
   const runningMax = new Map<string, number>();
   const rows: MetricRow[] = [];
   for (const [k, epoch] of epochs.entries()) {
     if (opts.signal?.aborted) throw new StageError('metrics', 'interrupted');
     const scheduled = jobs.filter((_, i) => schedules[i].has(epoch));
-    const active = scheduled.filter((j) => !modelMetrics.has(j.name));
-    rows.push(...(await modelMetricRows(opts, scheduled.filter((j) => modelMetrics.has(j.name)), epoch, data, plan)));
-    const needMax = jobs.some((j) => j.name === 'mi.adaptmax');
-    if (active.length === 0 && !needMax) continue;
-    const table = readArrowFile(paths.activation(epoch));
+    rows.push(...(await modelMetricRows(opts, scheduled.filter((j) => modelMetrics.has(j.name)), epoch, data, plan, have)));
+    if (work[k].length === 0 && k > lastMax) continue;
+    const file = paths.activation(epoch);
+    const table = readArrowFile(file);
     for (const layer of plan.layers) {
       const T = tensorColumn(table, layer.name);
       let mx = runningMax.get(layer.name) ?? -Infinity;
       for (let i = 0; i < T.data.length; i++) if (T.data[i] > mx) mx = T.data[i];
       runningMax.set(layer.name, mx);
-      for (const job of active) {
-        for (const subsetName of opts.subsets) {
-          const base = subsetName === 'all' ? undefined : subsetName === 'train' ? data.trainIdx : data.testIdx;
-          const sel = capRows(base, data.n, job.maxRows, opts.seed, `${job.name}/${subsetName}`);
-          rows.push(...evaluateLayer(T, layer, epoch, [job], data.labels, {name: subsetName, rows: sel}, xIds, {runningMax: mx, seed: opts.seed}));
-        }
+      for (const {job, subset, sel} of work[k].filter((w) => w.layer === layer)) {
+        rows.push(...evaluateLayer(T, layer, epoch, [job], data.labels, {name: subset, rows: sel}, xIds, {runningMax: mx, seed: opts.seed, source: file}));
       }
     }
     opts.progress?.(`snapshot ${k + 1}/${epochs.length} (epoch ${epoch})`);
@@ -122,11 +135,19 @@ async function modelMetricRows(
   epoch: number,
   data: ReturnType<typeof readDataset>,
   plan: ReturnType<typeof readModelPlan>,
+  have: (group: string) => boolean,
 ): Promise<MetricRow[]> {
-  if (jobs.length === 0) return [];
+  const pending = jobs.flatMap((job) => {
+    const metric = modelMetrics.get(job.name);
+    const params = metric.params.parse(job.params) as Record<string, unknown>;
+    return (metric.needsInputs ? opts.subsets : ['all'])
+      .filter((subset) => !have(valueGroup({epoch, layerIndex: -1, estimator: job.name, params: formatParams(params), subset, n: 0})))
+      .map((subset) => ({job, metric, params, subset}));
+  });
+  if (pending.length === 0) return [];
+  const file = opts.paths.checkpoint(epoch);
   const dense = isDensePlan(plan);
-  const net = dense ? denseNetFromCheckpoint(opts.paths.checkpoint(epoch), plan.layers.map((l) => l.activation)) : undefined;
-  const model = dense ? undefined : readCheckpointModel(opts.paths.checkpoint(epoch), plan, opts.paths.model);
+  const network = dense ? {net: denseNetFromCheckpoint(file, plan.layers.map((l) => l.activation))} : {model: readCheckpointModel(file, plan, opts.paths.model)};
   const ctx = {
     tf: async () => (await (opts.backend ?? (() => loadBackend('auto')))()).tf,
     progress: opts.progress,
@@ -134,31 +155,26 @@ async function modelMetricRows(
   };
   const X = {data: data.x, rows: data.n, cols: data.x.length / data.n};
   const out: MetricRow[] = [];
-  for (const job of jobs) {
-    const metric = modelMetrics.get(job.name);
-    const params = metric.params.parse(job.params) as Record<string, unknown>;
-    const subsets = metric.needsInputs ? opts.subsets : ['all'];
+  for (const {job, metric, params, subset} of pending) {
     if (metric.needsInputs && data.x.length === 0) throw new StageError('metrics', `${job.name} needs the inputs, and this run has none (an imported run without x.npy); import again with x.npy`);
-    if (model && !metric.computeModel) throw new StageError('metrics', `${job.name} supports dense networks only; ${opts.paths.model} has ${plan.layers.filter((l) => (l.type ?? 'dense') !== 'dense').map((l) => `${l.name} (${l.type})`).join(', ')}`);
-    for (const subset of subsets) {
-      const sel = subset === 'all' ? undefined : subset === 'train' ? data.trainIdx : data.testIdx;
-      const Xs = metric.needsInputs ? selectRows(X, sel) : undefined;
-      const values = net ? metric.compute(net, Xs, params, opts.seed) : await metric.computeModel!(model!, Xs, params, opts.seed, ctx);
-      for (const v of values) {
-        out.push({
-          epoch,
-          layerIndex: v.layerIndex,
-          layer: v.layerIndex > 0 ? plan.layers[v.layerIndex - 1].name : '',
-          estimator: job.name,
-          quantity: v.quantity,
-          params: formatParams(params),
-          subset,
-          n: v.n,
-          value: v.value,
-          unit: v.unit,
-          atCeiling: false,
-        });
-      }
+    if (!dense && !metric.computeModel) throw new StageError('metrics', `${job.name} supports dense networks only; ${opts.paths.model} has ${plan.layers.filter((l) => (l.type ?? 'dense') !== 'dense').map((l) => `${l.name} (${l.type})`).join(', ')}`);
+    const sel = subset === 'all' ? undefined : subset === 'train' ? data.trainIdx : data.testIdx;
+    const Xs = metric.needsInputs ? selectRows(X, sel) : undefined;
+    const values = await computeModelMetric(metric, network, Xs, params, opts.seed, ctx, `${file} (epoch ${epoch})`);
+    for (const v of values) {
+      out.push({
+        epoch,
+        layerIndex: v.layerIndex,
+        layer: v.layerIndex > 0 ? plan.layers[v.layerIndex - 1].name : '',
+        estimator: job.name,
+        quantity: v.quantity,
+        params: formatParams(params),
+        subset,
+        n: v.n,
+        value: v.value,
+        unit: v.unit,
+        atCeiling: false,
+      });
     }
   }
   return out;

@@ -7,8 +7,10 @@ import {anyMetric} from '../metrics/registry.js';
 import {runPaths} from '../run/paths.js';
 import type {Provenance} from '../run/provenance.js';
 import {UserError} from '../util/errors.js';
-import {computeMetrics, mergeMetricRows, readExistingMetrics, type MetricJob} from './metrics.js';
-import {runPipeline} from '../run/pipeline.js';
+import {computeMetrics, mergeMetricRows, readExistingMetrics, valueGroup, type MetricJob} from './metrics.js';
+import {runPipeline, takeRunLock} from '../run/pipeline.js';
+import {planResume} from '../run/resume.js';
+import type {Config} from '../config/schema.js';
 
 export interface RecomputeOptions {
   runDir: string;
@@ -66,8 +68,24 @@ export async function recomputeMetrics(opts: RecomputeOptions): Promise<Recomput
     throw new UserError(`${opts.runDir}: not a run directory (no provenance.json/config.yaml); give a path like runs/<name>/<run-id>`);
   }
   const {config, hash} = loadConfig(paths.config);
-  const prov = JSON.parse(readFileSync(paths.provenance, 'utf8')) as Provenance & {metricsUpdates?: unknown[]};
-  if (prov.stages.train?.status !== 'done') throw new UserError(`${opts.runDir}: the train stage is not done (status ${prov.stages.train?.status ?? 'absent'}); resume the run first`);
+  const lock = await takeRunLock(opts.runDir);
+  try {
+    return await recomputeLocked(opts, config, hash);
+  } finally {
+    lock.release();
+  }
+}
+
+async function recomputeLocked(opts: RecomputeOptions, config: Config, hash: string): Promise<RecomputeResult> {
+  const paths = runPaths(opts.runDir);
+  let prov: Provenance & {metricsUpdates?: unknown[]};
+  try {
+    prov = JSON.parse(readFileSync(paths.provenance, 'utf8')) as typeof prov;
+  } catch (err) {
+    throw new UserError(`${paths.provenance}: unreadable (${(err as Error).message.split('\n')[0]})`);
+  }
+  const plan = planResume(config, prov, paths);
+  if (plan.redo.includes('data') || plan.redo.includes('train')) throw new UserError(`${opts.runDir}: ${plan.reason}; finish the run first (tdlab run --resume ${opts.runDir})`);
   const grid = parseParamFlags(opts.params ?? []);
   const names = opts.estimators?.length ? opts.estimators : config.metrics.estimators.map((e) => e.name);
   const ests = names.map((n) => anyMetric(n, '--estimator'));
@@ -80,8 +98,18 @@ export async function recomputeMetrics(opts: RecomputeOptions): Promise<Recomput
   }
   const subsets = opts.subsets?.length ? opts.subsets : config.metrics.subsets;
   for (const s of subsets) if (!['all', 'train', 'test'].includes(s)) throw new UserError(`--subset ${s}: use all, train or test`);
-  const computed = await computeMetrics({paths, jobs, subsets, seed: config.seed, progress: opts.progress});
-  const merged = mergeMetricRows(readExistingMetrics(paths), computed, opts.force ?? false);
+  // values that exist with identical parameters are not computed again (unless --force)
+  const existing = readExistingMetrics(paths);
+  const groups = new Set(existing.map(valueGroup));
+  const skipped = new Set<string>();
+  const have = (g: string) => {
+    if (opts.force || !groups.has(g)) return false;
+    skipped.add(g);
+    return true;
+  };
+  const computed = await computeMetrics({paths, jobs, subsets, seed: config.seed, progress: opts.progress, have});
+  const merged = mergeMetricRows(existing, computed, opts.force ?? false);
+  merged.kept += existing.filter((r) => skipped.has(valueGroup(r))).length;
   writeMetricRows(paths.metricsArrow, paths.metricsCsv, merged.rows, {config_sha256: hash});
   prov.metricsUpdates = [
     ...(prov.metricsUpdates ?? []),
@@ -94,10 +122,10 @@ export async function recomputeMetrics(opts: RecomputeOptions): Promise<Recomput
     prov.stages.metrics = {status: 'done', startedAt: at, endedAt: at, outputs: ['metrics/metrics.arrow', 'metrics/metrics.csv'], info: {by: 'tdlab metrics', rows: merged.rows.length}};
   }
   let report: string | null = null;
-  if ((opts.report ?? true) && config.stages.includes('report')) {
+  if ((opts.report ?? true) && config.stages.includes('report') && prov.stages.metrics?.status === 'done') {
     prov.stages.report = {status: 'pending'};
     writeJsonAtomic(paths.provenance, prov);
-    const outcome = await runPipeline({resume: opts.runDir, argv: opts.argv});
+    const outcome = await runPipeline({resume: opts.runDir, argv: opts.argv, locked: true});
     if (outcome.exitCode !== 0) throw new UserError(`report: ${outcome.error ?? 'failed'}`, {exitCode: outcome.exitCode});
     report = paths.reportHtml;
   } else {

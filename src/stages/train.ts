@@ -1,12 +1,14 @@
 import {mkdirSync} from 'node:fs';
 import {writeJsonAtomic} from '../io/atomic.js';
-import {writeTrainingRows} from '../io/tables.js';
+import {readTrainingLog, writeTrainingRows} from '../io/tables.js';
 import {writeCheckpoint} from '../model/checkpoint.js';
 import {planModel} from '../model/plan.js';
 import {readDataset} from '../run/dataset.js';
 import {writeActivationSnapshot} from '../run/snapshots.js';
 import {trainModel, type TrainHooks} from '../train/loop.js';
 import {snapshotEpochs} from '../train/schedule.js';
+import {readTrainState, stateRecord, type TrainState} from '../train/state.js';
+import {StageError} from '../util/errors.js';
 import {stepFlops} from '../model/flops.js';
 import type {TrainingRow} from '../types.js';
 import type {Stage} from './types.js';
@@ -14,7 +16,10 @@ import type {Stage} from './types.js';
 /**
  * `train`: trains the configured network and writes, at every snapshot epoch, all layers'
  * activations on every evaluation row (Arrow), the parameters (checkpoint), and the training
- * log (loss/accuracy every epoch, gradient statistics at snapshot epochs).
+ * log (loss/accuracy every epoch, gradient statistics at snapshot epochs). Each checkpoint also
+ * holds the training state (optimizer slots, step, minibatch-order generator), and the log is
+ * rewritten after each snapshot, so that `ctx.resumeFrom` continues from any snapshot epoch - on
+ * either engine - and gives the same files, byte for byte, as a run that was never stopped.
  */
 export const trainStage: Stage = {
   name: 'train',
@@ -34,12 +39,29 @@ export const trainStage: Stage = {
     const engine = backend === 'webgpu' && process.env.TDLAB_WEBGPU_ENGINE !== 'tfjs' ? 'webgpu' : 'tfjs';
     const meta: Record<string, string> = {run_id: ctx.runId, config_sha256: ctx.configHash, backend, engine, dataset: data.info.name};
     if (adapter) meta.adapter = JSON.stringify(adapter);
-    const rows: TrainingRow[] = [];
+    let rows: TrainingRow[] = [];
     let lastStats = {trainAcc: NaN, epoch: 0};
     let firstAcc = NaN;
     const started = Date.now();
-    const writeLog = (complete: boolean) =>
-      writeTrainingRows(paths.training, rows, {...meta, complete: String(complete), epochs: String(cfg.epochs), gradients: 'raw cross-entropy gradients of each minibatch at its pre-step weights'});
+    const writeLog = (complete: boolean, through: number) =>
+      writeTrainingRows(paths.training, rows, {
+        ...meta,
+        complete: String(complete),
+        epochs: String(cfg.epochs),
+        through_epoch: String(through),
+        gradients: 'raw cross-entropy gradients of each minibatch at its pre-step weights',
+      });
+
+    let start: TrainState | undefined;
+    if (ctx.resumeFrom !== undefined) {
+      const e = ctx.resumeFrom;
+      start = readTrainState(paths.checkpoint(e), plan, cfg) ?? undefined;
+      const log = readTrainingLog(paths.training);
+      if (!start || log === null || log.through < e) throw new StageError('train', `cannot continue from epoch ${e}: ${paths.checkpoint(e)} or ${paths.training} is not usable; start a new run`);
+      // the log up to the resume point; epoch e is evaluated again
+      rows = log.rows.filter((r) => r.epoch < e);
+      firstAcc = rows.find((r) => r.epoch === 0 && r.quantity === 'train_acc')?.value ?? NaN;
+    }
 
     try {
       const hooks: TrainHooks = {
@@ -55,7 +77,13 @@ export const trainStage: Stage = {
         },
         onSnapshot(epoch, acts, theta) {
           writeActivationSnapshot(paths.activation(epoch), epoch, plan.layers, acts, {labels: data.labels, split: data.split}, meta);
-          writeCheckpoint(paths.checkpoint(epoch), plan, theta, {...meta, epoch: String(epoch)});
+        },
+        onState(state) {
+          // the checkpoint with its training state, then the log through this epoch: a run killed
+          // after this point continues from here
+          const st = stateRecord(state, cfg);
+          writeCheckpoint(paths.checkpoint(state.epoch), plan, state.params, {...meta, epoch: String(state.epoch), ...st.meta}, st.rows);
+          writeLog(false, state.epoch);
         },
         onGradStats(epoch, stats) {
           for (const g of stats) {
@@ -65,20 +93,21 @@ export const trainStage: Stage = {
           }
         },
       };
-      if (engine === 'webgpu') await (await import('../train/webgpu/index.js')).trainWebGPU(plan, data, cfg, config.seed, snapshots, hooks);
-      else await trainModel(tf, plan, data, cfg, config.seed, snapshots, hooks);
+      if (engine === 'webgpu') await (await import('../train/webgpu/index.js')).trainWebGPU(plan, data, cfg, config.seed, snapshots, hooks, undefined, start);
+      else await trainModel(tf, plan, data, cfg, config.seed, snapshots, hooks, start);
     } catch (err) {
-      writeLog(false); // keep the log up to the failure
+      writeLog(false, lastStats.epoch); // keep the log up to the failure
       throw err;
     }
-    writeLog(true);
+    writeLog(true, cfg.epochs);
     const chance = Math.max(firstAcc, 0.55);
     if (lastStats.trainAcc <= chance + 0.02) {
       ctx.note(`train accuracy stayed at chance (${lastStats.trainAcc.toFixed(3)} after ${cfg.epochs} epochs): check for dead layers (act.stats) or change the seed/initialisation`);
     }
     return {
       outputs: ['model.json', 'training.arrow', 'activations/', 'checkpoints/'],
-      info: {backend, engine, snapshots: snapshots.length, finalTrainAcc: lastStats.trainAcc, msPerEpoch: (Date.now() - started) / cfg.epochs},
+      info: {backend, engine, snapshots: snapshots.length, finalTrainAcc: lastStats.trainAcc, msPerEpoch: (Date.now() - started) / (cfg.epochs - (start?.epoch ?? 0) || 1)},
+      ...(start ? {resumedFromEpoch: start.epoch} : {}),
     };
   },
 };

@@ -17,12 +17,16 @@ export interface StageContext {
   /** A message worth keeping (warnings); printed and stored in the stage record. */
   note(line: string): void;
   signal: AbortSignal;
+  /** train only: continue from the checkpoint of this snapshot epoch (a resumed run; see planResume). */
+  resumeFrom?: number;
 }
 
 export interface StageResult {
   /** Files written, relative to the run directory. */
   outputs: string[];
   info?: Record<string, unknown>;
+  /** train: the snapshot epoch it continued from, when it did. */
+  resumedFromEpoch?: number;
 }
 
 /** A pipeline stage: reads files of earlier stages from the run directory and writes its own. */

@@ -113,15 +113,3 @@ export function parseArraySpec(spec: string): number[] {
   }
   return out;
 }
-
-/**
- * Stages of a run that must run again on resume: the first stage whose recorded outputs are not
- * all present, and every stage after it (a stage marked done whose files were deleted is redone).
- */
-export function stagesToRedo(stageList: readonly string[], prov: Pick<Provenance, 'stages'>, exists: (relPath: string) => boolean): string[] {
-  const first = stageList.findIndex((s) => {
-    const rec = prov.stages[s as keyof Provenance['stages']];
-    return rec?.status !== 'done' || (rec.outputs ?? []).some((o) => !exists(o));
-  });
-  return first < 0 ? [] : stageList.slice(first);
-}

@@ -2,9 +2,9 @@
  * Reads a sweep file and resolves every point against its base config (loadConfig with the
  * point's overrides and seed), which gives each point its config hash and run directory.
  */
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync, readFileSync, statSync} from 'node:fs';
 import {basename, dirname, extname, isAbsolute, join, resolve} from 'node:path';
-import {loadConfig, parseConfig} from '../config/load.js';
+import {loadConfig, parseConfig, readTextFile} from '../config/load.js';
 import {tdlabVersion} from '../run/provenance.js';
 import {UserError} from '../util/errors.js';
 import {duplicateHash, runKey, type SweepIndex, type SweepPoint} from './plan.js';
@@ -19,16 +19,16 @@ export interface ResolvedSweep {
 }
 
 export function readSweepFile(file: string): {spec: SweepSpec; baseFile: string} {
-  if (!existsSync(file)) throw new UserError(`${file}: sweep file not found (give the path to a YAML file, e.g. configs/sweeps/saxe.yaml)`);
+  const text = readTextFile(file, 'sweep file', 'give the path to a YAML file, e.g. configs/sweeps/saxe.yaml');
   let spec: SweepSpec;
   try {
-    spec = parseSweepText(readFileSync(file, 'utf8'), file, basename(file, extname(file)));
+    spec = parseSweepText(text, file, basename(file, extname(file)));
   } catch (err) {
     if (err instanceof SweepSpecError) throw new UserError(err.message);
     throw err;
   }
   const baseFile = isAbsolute(spec.base) ? spec.base : resolve(dirname(file), spec.base);
-  if (!existsSync(baseFile)) throw new UserError(`${file}: base: ${spec.base}: config file not found (${baseFile}; paths are relative to the sweep file)`);
+  if (!existsSync(baseFile) || !statSync(baseFile).isFile()) throw new UserError(`${file}: base: ${spec.base}: config file not found (${baseFile}; paths are relative to the sweep file)`);
   return {spec, baseFile};
 }
 

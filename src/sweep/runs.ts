@@ -8,6 +8,7 @@ import {parse} from 'yaml';
 import {runPaths} from '../run/paths.js';
 import type {Provenance} from '../run/provenance.js';
 import type {ReportSummary, ValidityWarning} from '../report/types.js';
+import {liveHolder} from '../io/lock.js';
 import {readProvenance} from './store.js';
 
 export interface LoadedRun {
@@ -40,10 +41,15 @@ export function findRuns(root: string, maxDepth = 6): string[] {
   return out;
 }
 
+/**
+ * A run directory's provenance, summary and config. A run marked `running` whose lock has no
+ * live holder (its process was killed, or its host died) is shown as `interrupted`.
+ */
 export function loadRun(dir: string): LoadedRun | null {
   const prov = readProvenance(dir);
   if (!prov) return null;
   const p = runPaths(dir);
+  if (prov.status === 'running' && liveHolder(p.lock) === null) prov.status = 'interrupted';
   let summary: ReportSummary | null = null;
   let config: Record<string, unknown> | null = null;
   try {

@@ -195,7 +195,9 @@ export function parseSweepText(text: string, file: string, defaultName: string):
     if (seeds.some((x) => x < 0)) throw new SweepSpecError(`${file}: seeds: seeds must be >= 0`);
     if (new Set(seeds).size !== seeds.length) throw new SweepSpecError(`${file}: seeds: repeated seed`);
   }
-  return {name: s.name ?? defaultName, base: s.base, set, axes, seeds, sample: s.sample, slurm: s.slurm, checks: s.checks};
+  const name = s.name ?? defaultName;
+  if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) throw new SweepSpecError(`${file}: name: '${name}' (from the file name) cannot name a sweep directory; give name: with letters, digits, _ . - only`);
+  return {name, base: s.base, set, axes, seeds, sample: s.sample, slurm: s.slurm, checks: s.checks};
 }
 
 /** `key=value` in `--set` syntax: the value as one-line YAML, so parsing it gives it back. */

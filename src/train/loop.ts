@@ -9,6 +9,7 @@ import {initParams, paramSlots, type ModelPlan} from '../model/plan.js';
 import {denseBackprop} from '../model/backprop.js';
 import {Optimizer} from './optimizer.js';
 import type {TrainData} from '../data/types.js';
+import type {TrainState} from './state.js';
 
 type Tf = typeof tfType;
 type Tensor = tfType.Tensor;
@@ -28,6 +29,8 @@ export interface TrainHooks {
   onSnapshot(epoch: number, acts: Float32Array[], theta: Float32Array): void | Promise<void>;
   /** Minibatch-gradient statistics of the epoch that starts at a snapshot epoch. */
   onGradStats(epoch: number, stats: LayerGradStats[]): void;
+  /** At scheduled epochs, after onSnapshot: the full training state (what a checkpoint keeps to continue from). */
+  onState?(state: TrainState): void | Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -78,12 +81,19 @@ export interface EpochContext {
   hooks: TrainHooks;
   readParams(): Promise<Float32Array>;
   evaluateAll(capture: boolean): Promise<{logits: Float32Array; acts: Float32Array[]}>;
+  /**
+   * The engine's training state at the start of this epoch (before its minibatch order is drawn),
+   * given the parameters `theta`: optimizer slots and step, and the minibatch-order generator.
+   * Every engine provides it, and takes it back as `start` to continue bit for bit.
+   */
+  state(epoch: number, theta: Float32Array): Promise<TrainState>;
 }
 
 /**
  * The start of epoch `epoch` (0..E) for every training engine: a turn for signal handlers and
  * progress, the interruption check, and at scheduled epochs the evaluation (`onEval`), the
- * snapshot (`onSnapshot`) and the parameters. `theta` is set at snapshot epochs and at E.
+ * snapshot (`onSnapshot`), the training state (`onState`) and the parameters. `theta` is set at
+ * snapshot epochs and at E.
  */
 export async function beginEpoch(epoch: number, ctx: EpochContext): Promise<{capture: boolean; theta: Float32Array | null}> {
   const {cfg, hooks} = ctx;
@@ -100,7 +110,10 @@ export async function beginEpoch(epoch: number, ctx: EpochContext): Promise<{cap
       throw new StageError('train', `training loss became ${stats.trainLoss} at epoch ${epoch}; lower train.lr (now ${cfg.lr}) or check the data`);
     }
     hooks.onEval(stats);
-    if (capture) await hooks.onSnapshot(epoch, evald.acts, theta!);
+    if (capture) {
+      await hooks.onSnapshot(epoch, evald.acts, theta!);
+      if (hooks.onState) await hooks.onState(await ctx.state(epoch, theta!));
+    }
   }
   return {capture, theta};
 }
@@ -112,9 +125,10 @@ const EVAL_FLOATS = 64 * 1024 * 1024;
  * Trains the planned network with a hand-written loop: one flat parameter tensor, our own
  * seeded minibatch order, and an optimizer step of a few whole-vector ops. Deterministic for a
  * given seed and backend. Dropout is active only in the training step (masks seeded by run seed,
- * layer and step); evaluation and snapshots use the full network.
+ * layer and step); evaluation and snapshots use the full network. With `start` (a checkpoint's
+ * training state) it continues from that snapshot epoch exactly as the unsplit run would.
  */
-export async function trainModel(tf: Tf, plan: ModelPlan, data: TrainData, cfg: TrainConfig, seed: number, snapshots: number[], hooks: TrainHooks): Promise<Float32Array> {
+export async function trainModel(tf: Tf, plan: ModelPlan, data: TrainData, cfg: TrainConfig, seed: number, snapshots: number[], hooks: TrainHooks, start?: TrainState): Promise<Float32Array> {
   const E = cfg.epochs;
   const lossKind = cfg.loss ?? 'crossentropy';
   if (lossKind === 'hinge' && data.classes !== 2) throw new StageError('train', `train.loss hinge needs 2 classes, the dataset has ${data.classes}; use crossentropy`);
@@ -125,14 +139,19 @@ export async function trainModel(tf: Tf, plan: ModelPlan, data: TrainData, cfg: 
   const evalChunk = Math.max(1, Math.min(data.n, Math.floor(EVAL_FLOATS / floatsPerRow)));
   const X = evalChunk >= data.n ? tf.tensor(data.x, [data.n, ...data.inputShape]) : null;
   const slots = paramSlots(plan);
-  const theta0 = initParams(plan, seed);
+  const theta0 = start ? start.params : initParams(plan, seed);
   let params: Tensor[] = slots.map((p) => tf.tensor(theta0.subarray(p.offset, p.offset + p.size), p.shape));
   // L2 penalty (l2/2) sum ||W||^2 on hidden-layer weights: its gradient l2 * W is added to theirs
   const l2Params = new Set(cfg.l2 > 0 ? slots.flatMap((p, i) => (p.role === 'weight' && plan.layers.find((l) => l.params.includes(p))?.kind === 'hidden' ? [i] : [])) : []);
   const optimizer = new Optimizer(tf, cfg, slots.map((p) => p.shape), slots.map((p) => p.role === 'weight'));
   const rng = new Rng(seed, 'shuffle');
   const nTrain = data.trainIdx.length;
-  let step = 0;
+  let step = start?.step ?? 0;
+  if (start) {
+    // continue exactly: optimizer slots and step counter, and the minibatch order's stream
+    optimizer.setState(start.step, start.slots);
+    rng.setState(start.rng);
+  }
   const readParams = async () => {
     const out = new Float32Array(plan.numParams);
     const vals = await Promise.all(params.map((p) => p.data()));
@@ -182,8 +201,9 @@ export async function trainModel(tf: Tf, plan: ModelPlan, data: TrainData, cfg: 
   };
 
   try {
-    for (let epoch = 0; epoch <= E; epoch++) {
-      const {capture, theta: thetaNow} = await beginEpoch(epoch, {cfg, snapshots: snapSet, lossKind, data, hooks, readParams, evaluateAll});
+    const state = async (epoch: number, theta: Float32Array): Promise<TrainState> => ({epoch, step, params: theta, slots: await optimizer.getState(), rng: rng.getState()});
+    for (let epoch = start?.epoch ?? 0; epoch <= E; epoch++) {
+      const {capture, theta: thetaNow} = await beginEpoch(epoch, {cfg, snapshots: snapSet, lossKind, data, hooks, readParams, evaluateAll, state});
       if (epoch === E) return thetaNow!;
 
       const lr = learningRate(cfg, epoch);

@@ -58,6 +58,39 @@ export class Optimizer {
     return tf.split(o.param, this.sizes).map((t, i) => tf.reshape(t, this.shapes[i]));
   }
 
+  /** The state slots (Adam: m, v; momentum SGD: velocity), each flat over all parameters in order. */
+  async getState(): Promise<Float32Array[]> {
+    return Promise.all(
+      this.state.map(async (ts) => {
+        const out = new Float32Array(this.sizes.reduce((a, b) => a + b, 0));
+        let off = 0;
+        for (const t of ts) {
+          const d = (await t.data()) as Float32Array;
+          out.set(d, off);
+          off += d.length;
+        }
+        return out;
+      }),
+    );
+  }
+
+  /** Takes back a state from `getState` (and the step counter it goes with). */
+  setState(step: number, slots: Float32Array[]): void {
+    const {tf} = this;
+    if (slots.length !== this.state.length) throw new Error(`optimizer state has ${slots.length} slots, ${this.cfg.optimizer} needs ${this.state.length}`);
+    const next = slots.map((flat) => {
+      if (this.flat) return [tf.tensor(flat)];
+      let off = 0;
+      return this.shapes.map((s, i) => {
+        const t = tf.tensor(flat.subarray(off, off + this.sizes[i]), s);
+        off += this.sizes[i];
+        return t;
+      });
+    });
+    this.replaceState(next);
+    this.step = step;
+  }
+
   private replaceState(next: Tensor[][]): void {
     for (const t of next.flat()) this.tf.keep(t);
     this.tf.dispose(this.state.flat());

@@ -10,6 +10,8 @@ import {UserError} from '../util/errors.js';
  */
 export function snapshotEpochs(spec: string | number[], epochs: number): number[] {
   const E = epochs;
+  const count = scheduleSize(spec, E);
+  if (count > MAX_SNAPSHOTS) throw new UserError(`train.snapshots: '${Array.isArray(spec) ? `a list of ${spec.length}` : spec}' over ${E} epochs gives about ${count.toExponential(1)} snapshots (at most ${MAX_SNAPSHOTS}: each writes every layer's activations); use log:K or a larger every:N`);
   const set = new Set<number>([0, E - 1]);
   if (Array.isArray(spec)) {
     for (const e of spec) {
@@ -38,4 +40,18 @@ export function snapshotEpochs(spec: string | number[], epochs: number): number[
     }
   }
   return [...set].filter((e) => e >= 0).sort((a, b) => a - b);
+}
+
+/** The most snapshot epochs a schedule may have. */
+export const MAX_SNAPSHOTS = 100000;
+
+/** An upper bound of a schedule's size, computed without building it. */
+function scheduleSize(spec: string | number[], E: number): number {
+  if (Array.isArray(spec)) return spec.length + 2;
+  if (spec === 'ibsgd') return 20 + 16 + 95 + Math.max(0, E - 2000) / 100 + 2;
+  const [kind, arg] = spec.split(':');
+  const k = Number(arg);
+  if (kind === 'every') return k >= 1 ? E / k + 2 : 0;
+  if (kind === 'log') return k + 2;
+  return 0;
 }

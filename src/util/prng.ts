@@ -57,6 +57,24 @@ export class Rng {
     return result;
   }
 
+  /**
+   * The generator's whole state (the four xoshiro128** words and a cached normal deviate, or
+   * null), for checkpoints: `setState` on a fresh generator continues the same stream exactly.
+   */
+  getState(): number[] {
+    return this.spareNormal === null ? [this.a, this.b, this.c, this.d] : [this.a, this.b, this.c, this.d, this.spareNormal];
+  }
+
+  /** Continues the stream of a `getState()`. */
+  setState(state: readonly number[]): this {
+    if ((state.length !== 4 && state.length !== 5) || state.slice(0, 4).some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
+      throw new Error(`not a generator state: [${state.join(', ')}]`);
+    }
+    [this.a, this.b, this.c, this.d] = state;
+    this.spareNormal = state.length === 5 ? state[4] : null;
+    return this;
+  }
+
   /** Uniform double in [0, 1) with 53 random bits. */
   uniform(): number {
     const hi = this.nextU32() >>> 5; // 27 bits

@@ -146,7 +146,7 @@ function entropySampler(S: Mat) {
 let twelveBitCache: {x: Float32Array; labels: Int32Array} | undefined;
 function twelveBitData() {
   if (!twelveBitCache) {
-    const ds = twelveBit.load({}, 0);
+    const ds = twelveBit.load();
     twelveBitCache = {x: ds.x, labels: ds.labels};
   }
   return twelveBitCache;

@@ -188,6 +188,7 @@ export const geomDse: Estimator<z.infer<typeof dseParams>> = {
   name: 'geom.dse',
   description: 'diffusion spectral entropy (Liao et al.): entropy of the |eigenvalues|^t of the normalised Gaussian kernel (sigma, t)',
   params: dseParams,
+  memory: ({n, d}) => 12 * n * n + 8 * n * d,
   compute({T}, p) {
     const n = T.rows;
     const ceiling = toUnit(n > 0 ? Math.log2(n) : 0, p.unit);
@@ -268,6 +269,7 @@ export const geomDsmi: Estimator<z.infer<typeof dsmiParams>> = {
   name: 'geom.dsmi',
   description: 'diffusion spectral MI with labels (Liao et al.): sum_c p(c) [DSE(random n_c rows) - DSE(rows of class c)]',
   params: dsmiParams,
+  memory: ({n, d}) => 12 * n * n + 8 * n * d,
   compute({T, y, seed}, p) {
     if (!checkFinite(T)) return [{quantity: 'I_TY', value: NaN, unit: p.unit}];
     const v = dsmiBits(T, y, p.sigma, p.t, p.repetitions, seed ?? 0);

@@ -4,7 +4,7 @@ import {labelIds, toUnit} from '../discrete.js';
 import {eigvalsh} from '../../linalg/eigen.js';
 import type {Estimator} from '../types.js';
 import {medianPairwiseDistance, rowsFloat64, sqDistancesUpper} from './dse.js';
-import {finite, preparedSpectrum} from './spectrum.js';
+import {finite, preparedSpectrum, spectrumMemory} from './spectrum.js';
 
 /*
  * Matrix-based representation entropies (docs/metrics.md, entropy and geometry of representations). Float64 throughout; eigenvalues from
@@ -108,6 +108,7 @@ export const entRenyi: Estimator<z.infer<typeof renyiParams>> = {
   name: 'ent.renyi',
   description: 'matrix-based Renyi alpha-entropy (Giraldo et al.) of the Gaussian kernel K/N, and I(T;Y) with the label kernel',
   params: renyiParams,
+  memory: ({n, d}) => 16 * n * n + 8 * n * d,
   compute({T, y}, p) {
     const ceiling = toUnit(T.rows > 0 ? Math.log2(T.rows) : 0, p.unit);
     const r = finite(T) ? renyiEntropyMi(T, y, p.alpha, p.sigma) : {H: NaN, I: NaN};
@@ -180,6 +181,7 @@ export const entMatrix: Estimator<z.infer<typeof matrixParams>> = {
   name: 'ent.matrix',
   description: 'normalised matrix entropy (Wei et al.): -sum l ln l / ln d of the trace-normalised covariance of centred, L2-normalised rows',
   params: matrixParams,
+  memory: spectrumMemory,
   compute({T}, p) {
     return [{quantity: 'H', value: finite(T) ? matrixEntropy(T, p.center) : NaN, unit: 'dimensionless', ceiling: 1}];
   },
@@ -192,6 +194,7 @@ export const entVne: Estimator<z.infer<typeof vneParams>> = {
   name: 'ent.vne',
   description: 'von Neumann entropy (Kim et al.) of Z^T Z / N with L2-normalised rows, not centred',
   params: vneParams,
+  memory: spectrumMemory,
   compute({T}, p) {
     const m = Math.min(T.rows, T.cols);
     const ceiling = toUnit(m > 0 ? Math.log2(m) : 0, p.unit);
@@ -207,6 +210,7 @@ export const entMbe2: Estimator<z.infer<typeof mbeParams>> = {
   name: 'ent.mbe2',
   description: 'alpha-2 matrix-based entropy ln(tr(G)^2 / ||G||_F^2) of the linear Gram of each patch of rows, mean over patches',
   params: mbeParams,
+  memory: ({n, d}, p) => 8 * n * d + 16 * p.patch * p.patch,
   compute({T}, p) {
     const P = Math.min(p.patch, T.rows);
     const ceiling = toUnit(P > 0 ? Math.log2(P) : 0, p.unit);

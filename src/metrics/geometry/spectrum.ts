@@ -14,6 +14,13 @@ import type {Estimator, EstimatorValue} from '../types.js';
  * a zero matrix) and NaN for alpha-ReQ; non-finite activations give NaN.
  */
 
+
+/** Working memory of the covariance-spectrum metrics: the smaller of Z^T Z and Z Z^T (and its eigen work), plus a float64 copy of T. */
+export const spectrumMemory = ({n, d}: {n: number; d: number}): number => {
+  const m = Math.min(n, d);
+  return 16 * m * m + 8 * n * d;
+};
+
 /**
  * Eigenvalues (descending, length min(N, d)) of Z^T Z for Z = T with the column means removed
  * (`center`) and then every row scaled to unit L2 norm (`normalize`; rows of norm 0 stay 0). One
@@ -141,6 +148,7 @@ export const geomErank: Estimator<z.infer<typeof erankParams>> = {
   name: 'geom.erank',
   description: 'effective rank (Roy & Vetterli): exp of the entropy of the normalised singular values',
   params: erankParams,
+  memory: spectrumMemory,
   compute({T}, p) {
     const ceiling = Math.min(T.rows, T.cols);
     if (!finite(T)) return dimless(NaN, ceiling);
@@ -156,6 +164,7 @@ export const geomRankme: Estimator<z.infer<typeof erankParams>> = {
   name: 'geom.rankme',
   description: 'RankMe (Garrido et al.): effective rank with p_k = s_k / sum s + 1e-7',
   params: erankParams,
+  memory: spectrumMemory,
   compute({T}, p) {
     const ceiling = Math.min(T.rows, T.cols);
     if (!finite(T)) return dimless(NaN, ceiling);
@@ -174,6 +183,7 @@ export const geomAlphaReq: Estimator<z.infer<typeof covParams>> = {
   name: 'geom.alphareq',
   description: 'alpha-ReQ: power-law exponent of the covariance eigenspectrum (OLS on log-log, k = 1..k_hi)',
   params: covParams,
+  memory: spectrumMemory,
   compute({T}, p) {
     if (!finite(T)) return dimless(NaN);
     return dimless(alphaReq(powerSpectrum(T, p.center), T.rows, T.cols));
@@ -189,6 +199,7 @@ export const geomPr: Estimator<z.infer<typeof covParams>> = {
   name: 'geom.pr',
   description: 'participation ratio (sum lambda)^2 / sum lambda^2 of the covariance spectrum',
   params: covParams,
+  memory: spectrumMemory,
   compute({T}, p) {
     const ceiling = Math.max(0, Math.min(p.center ? T.rows - 1 : T.rows, T.cols));
     if (!finite(T)) return dimless(NaN, ceiling);

@@ -314,6 +314,7 @@ export const entKl: Estimator<z.infer<typeof klParams>> = {
     'I_TY = H(T) - sum_y p(y) H(T|y) re-fitted per class; I_XT = H(X) + H(T) - H(X,T) when X is given; ' +
     'standardize adds the Jacobian back; duplicates get 1e-10*std seeded jitter',
   params: klParams,
+  memory: ({n, d}, p) => 40 * n * d + 16 * n * p.k + 128 * n,
   compute: (input, p) =>
     entropyValues(
       entropyFamilyNats(input, {k: p.k, norm: p.norm, weighted: false, standardize: p.standardize, whiten: false, seed: input.seed ?? 0}),
@@ -338,6 +339,7 @@ export const entWkl: Estimator<z.infer<typeof wklParams>> = {
     'weighted Kozachenko-Leonenko entropy (Berrett-Samworth-Yuan weights with the zero pattern of Butakov et al.; ' +
     'd <= 4 -> 1-NN KL), optional whitening with 0.5 ln det Sigma added back; I_TY per-class re-fit; I_XT with X',
   params: wklParams,
+  memory: ({n, d}, p) => 40 * n * d + 16 * n * p.k + 128 * n + 16 * d * d,
   compute: (input, p) =>
     entropyValues(
       entropyFamilyNats(input, {k: p.k, norm: p.norm, weighted: true, standardize: p.standardize, whiten: p.whiten, seed: input.seed ?? 0}),

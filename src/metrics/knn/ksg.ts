@@ -83,6 +83,7 @@ export const miKsg: Estimator<z.infer<typeof ksgParams>> = {
     'KSG algorithm 1 (joint max of marginal norms, strict marginal counts; norm max = Kraskov, euclidean = BMI), ' +
     'columns standardised by default; I_XT needs continuous X; I_TY via conditional KL entropy (same k, norm)',
   params: ksgParams,
+  memory: ({n, d}, p) => 40 * n * d + 16 * n * p.k + 128 * n,
   compute: (input, p) => {
     const {rows: n, cols: d} = input.T;
     const seed = input.seed ?? 0;

@@ -46,6 +46,7 @@ export const ibLossy: Estimator<z.infer<typeof lossyParams>> = {
     'Butakov et al. lossy-compression IB: PCA of T (and X) to min(dims, width) fitted on the evaluation rows, ' +
     'weighted KL (whitened, Euclidean); I_XT = H(X\') + H(T\') - H(X\',T\') needs X; I_TY per-class re-fit; lower bounds',
   params: lossyParams,
+  memory: ({n, d}, p) => 8 * n * d + 16 * d * d + 40 * n * p.dims + 16 * n * p.k + 128 * n,
   compute: (input, p) => {
     const v = lossyNats(input, p.dims, p.k);
     return entropyValues({I_XT: v.I_XT, I_TY: v.I_TY}, p.unit);

@@ -2,23 +2,32 @@ import {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import {activations} from '../../model/activations.js';
 import {binEdges, binnedMi} from './binning.js';
-import type {Estimator} from '../types.js';
+import type {Estimator, EstimatorInput} from '../types.js';
+import {UserError} from '../../util/errors.js';
 
 const unit = z.enum(['bits', 'nats']).default('bits');
 
 /**
- * The lowest edge `low` of the adaptive binnings (docs/metrics.md, mi.ebab), from the layer's activation:
+ * The lowest edge `low` of the adaptive binnings (docs/metrics.md, mi.ebab) when the `lo` parameter is not given,
+ * from the layer's activation:
  * - lower bound 0 (relu, softplus, sigmoid; also the softmax output layer): low = 0 exactly, so
  *   exact zeros (a ReLU that is off) form the first bin and are not counted as unique values;
  * - any other finite lower bound b (tanh, softsign, elu: b = -1): low = float32(b - 1e-6 max(1, |b|)),
  *   i.e. -1.000001 as in the reference code, just below a float32 tanh that saturates to -1.0;
- * - unknown activation, `linear`, or none given (ours; the reference code has no such case):
+ * - no activation known (activations tdlab did not produce: `tdlab measure` without
+ *   `--activation`): the reference's two conventions, chosen by the data: 0 when every value is
+ *   >= 0, else float32(-1.000001);
+ * - an unknown activation or `linear` (ours; the reference code has no such case):
  *   low = float32(min - 1e-6 max(1, |min|)) with `min` the smallest value of this layer at this
  *   epoch (NaN ignored), lowered by float32 steps until strictly below `min`. `low` is then below
  *   every value, so the binning depends only on the ranks of the values and EBAB is exactly
  *   invariant under strictly increasing maps that keep distinct float32 values distinct.
  */
 export function adaptiveLow(values: Float32Array, activation?: string): number {
+  if (activation === undefined) {
+    for (let i = 0; i < values.length; i++) if (values[i] < 0) return Math.fround(-1.000001);
+    return 0;
+  }
   let b: number | undefined;
   if (activation === 'softmax') b = 0;
   else if (activation !== undefined && activations.has(activation)) b = activations.get(activation).lowerBound;
@@ -92,7 +101,31 @@ export function edgeCodes(T: Matrix<Float32Array>, edges: Float32Array): Int32Ar
   return codes;
 }
 
-const ebabParams = z.object({bins: z.number().int().min(2).default(30), unit}).strict();
+/**
+ * Values below `low` have no bin (the reference wraps them to the top state): an error naming the
+ * first one, instead of a silently wrong answer.
+ */
+function checkLow(T: Matrix<Float32Array>, low: number, given: boolean): void {
+  const {data, cols} = T;
+  for (let k = 0; k < data.length; k++) {
+    if (data[k] < low) {
+      const [r, c] = [Math.floor(k / cols), k % cols];
+      throw new UserError(
+        `row ${r + 1}, column ${c + 1} ([${r}, ${c}] 0-based) is ${data[k]}, below lo = ${low}${given ? '' : ' (the default for this activation, spec 3.3)'}; give lo at or below the smallest value (--param lo=...)${given ? '' : ', or the activation (linear: lo just below the minimum)'}`,
+      );
+    }
+  }
+}
+
+/** The lowest edge: the `lo` parameter, else from the activation (`adaptiveLow`); no value may lie below it. */
+function lowEdge(input: EstimatorInput, lo: number | undefined): number {
+  const low = lo !== undefined ? Math.fround(lo) : adaptiveLow(input.T.data, input.activation);
+  checkLow(input.T, low, lo !== undefined);
+  return low;
+}
+
+/** `lo`: the lowest edge; absent: from the layer's activation (see adaptiveLow). */
+const ebabParams = z.object({bins: z.number().int().min(2).default(30), lo: z.number().finite().optional(), unit}).strict();
 
 /**
  * `mi.ebab`: entropy-based adaptive binning (Chelombiev et al. 2019), edges per layer and epoch
@@ -103,13 +136,14 @@ export const miEbab: Estimator<z.infer<typeof ebabParams>> = {
   name: 'mi.ebab',
   description: 'entropy-based adaptive binning (Chelombiev et al.): per layer-epoch edges at equal counts of unique values',
   params: ebabParams,
+  memory: ({n, d}) => 12 * n * d + 64 * n,
   compute(input, p) {
-    const low = adaptiveLow(input.T.data, input.activation);
+    const low = lowEdge(input, p.lo);
     return binnedMi(edgeCodes(input.T, ebabEdges(input.T.data, low, p.bins)), input, p.unit);
   },
 };
 
-const adaptMaxParams = z.object({bins: z.number().int().min(2).default(30), unit}).strict();
+const adaptMaxParams = z.object({bins: z.number().int().min(2).default(30), lo: z.number().finite().optional(), unit}).strict();
 
 /**
  * `mi.adaptmax`: float32 edges linspace(low, M, bins) with M = `input.runningMax` (the layer's
@@ -121,6 +155,7 @@ export const miAdaptMax: Estimator<z.infer<typeof adaptMaxParams>> = {
   name: 'mi.adaptmax',
   description: 'adaptive-range binning (Chelombiev et al., non-maxentropy mode): edges linspace(low, running max, bins)',
   params: adaptMaxParams,
+  memory: ({n, d}) => 4 * n * d + 64 * n,
   compute(input, p) {
     const data = input.T.data;
     let M = input.runningMax;
@@ -128,7 +163,7 @@ export const miAdaptMax: Estimator<z.infer<typeof adaptMaxParams>> = {
       M = -Infinity;
       for (let i = 0; i < data.length; i++) if (data[i] > M) M = data[i];
     }
-    const low = adaptiveLow(data, input.activation);
+    const low = lowEdge(input, p.lo);
     const codes = Number.isFinite(M) && M > low ? edgeCodes(input.T, binEdges(low, M, p.bins)) : new Int32Array(data.length);
     return binnedMi(codes, input, p.unit);
   },

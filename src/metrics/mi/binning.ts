@@ -3,6 +3,7 @@ import type {Matrix} from '../../types.js';
 import {discreteMi, distinctRows, labelIds, entropyBits, toUnit} from '../discrete.js';
 import type {Estimator, EstimatorInput, EstimatorValue} from '../types.js';
 import {OUT_OF_RANGE, outOfRangeFraction} from '../validity.js';
+import {UserError} from '../../util/errors.js';
 
 const unit = z.enum(['bits', 'nats']).default('bits');
 
@@ -53,13 +54,24 @@ export function fixedRangeCodes(T: Matrix<Float32Array>, lo: number, hi: number,
   return codes;
 }
 
-/** Fixed-width unbounded binning codes (docs/metrics.md, mi.binwidth): floor(a / b) in float32 arithmetic. */
+/**
+ * Fixed-width unbounded binning codes (docs/metrics.md, mi.binwidth): floor(a / b) in float32 arithmetic. A bin
+ * index outside the 32-bit integer range (|a| / b beyond 2^31) is an error naming the value,
+ * not a wrap-around.
+ */
 export function fixedWidthCodes(T: Matrix<Float32Array>, binWidth: number): Int32Array {
   const b = Math.fround(binWidth);
   const n = T.rows * T.cols;
   const codes = new Int32Array(n);
   const data = T.data;
-  for (let i = 0; i < n; i++) codes[i] = Math.floor(Math.fround(data[i] / b));
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(Math.fround(data[i] / b));
+    if (!(k >= -2147483648 && k <= 2147483647)) {
+      const [r, c] = [Math.floor(i / T.cols), i % T.cols];
+      throw new UserError(`row ${r + 1}, column ${c + 1} ([${r}, ${c}] 0-based) is ${data[i]}: its bin index ${k} at binWidth ${binWidth} is outside the 32-bit range; use a larger binWidth`);
+    }
+    codes[i] = k;
+  }
   return codes;
 }
 
@@ -91,6 +103,7 @@ export const miBin: Estimator<z.infer<typeof binParams>> = {
   name: 'mi.bin',
   description: 'fixed-range binning (Shwartz-Ziv & Tishby): float32 edges linspace(lo, hi, bins), left-edge states',
   params: binParams,
+  memory: ({n, d}) => 4 * n * d + 64 * n,
   compute: (input, p) => binnedMi(fixedRangeCodes(input.T, p.lo, p.hi, p.bins, p.idnnsQuirks), input, p.unit),
   // values outside [lo, hi] all share the edge bins (unbounded ReLU units above hi are one state)
   diagnose: (input, p) => [{quantity: OUT_OF_RANGE, value: outOfRangeFraction(input.T, p.lo, p.hi)}],
@@ -105,5 +118,6 @@ export const miBinWidth: Estimator<z.infer<typeof widthParams>> = {
   name: 'mi.binwidth',
   description: 'fixed-width unbounded binning (Saxe et al.): state = floor(a / binWidth) per unit',
   params: widthParams,
+  memory: ({n, d}) => 4 * n * d + 64 * n,
   compute: (input, p) => binnedMi(fixedWidthCodes(input.T, p.binWidth), input, p.unit),
 };

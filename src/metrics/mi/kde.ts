@@ -333,6 +333,7 @@ export const miKde: Estimator<z.infer<typeof kdeParams>> = {
   name: 'mi.kde',
   description: 'KDE pairwise-distance bounds (Kolchinsky & Tracey; Saxe et al.) with Gaussian noise variance noiseVariance',
   params: kdeParams,
+  memory: ({n, d}) => 8 * n * d + 128 * n,
   compute: (input, p) => kdeValues(input, kdeMi(input, p.noiseVariance, p.bound), p.unit),
   // a fixed noise variance is only meaningful on the scale of the activations
   diagnose: (input, p) => [{quantity: NOISE_TO_SPREAD, value: noiseToSpread(input.T, p.noiseVariance)}],
@@ -370,6 +371,7 @@ export const miAkde: Estimator<z.infer<typeof akdeParams>> = {
   name: 'mi.akde',
   description: 'adaptive KDE bounds (Chelombiev et al.): noise variance c * (max |T|)^2 per layer-epoch',
   params: akdeParams,
+  memory: ({n, d}) => 8 * n * d + 128 * n,
   compute(input, p) {
     const s2 = akdeVariance(input.T, p.c);
     // s2 = 0: every value is 0 (or NaN): all kernels are 1 whatever s2, so any s2 > 0 gives the 0s (or NaNs)

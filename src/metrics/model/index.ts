@@ -3,7 +3,9 @@ import type {z} from 'zod';
 import {weightMatrices, type CheckpointModel} from '../../model/checkpoint.js';
 import type {DenseNet} from '../../model/dense-net.js';
 import type {Matrix} from '../../types.js';
-import type {EstimatorValue} from '../types.js';
+import type {EstimatorValue, MemoryCost} from '../types.js';
+import {UserError} from '../../util/errors.js';
+import {checkFinite} from '../finite.js';
 import {weightsMetric} from './features.js';
 import {geomLocalRank} from './local-rank/metric.js';
 import {computeLocalRankVjp} from './local-rank/vjp.js';
@@ -25,6 +27,8 @@ export interface ModelMetric<P extends Record<string, unknown> = Record<string, 
   params: z.ZodType<P, z.ZodTypeDef, unknown>;
   /** True when the metric needs input points X (evaluated at those inputs). */
   needsInputs: boolean;
+  /** Memory cost for `n` input points, the widest layer `d` and the network's `inputDim`. */
+  memory: MemoryCost<P>;
   compute(net: DenseNet, X: Matrix | undefined, params: P, seed: number): ModelMetricValue[];
   /**
    * The same metric on any tdlab model (model.json plan + checkpoint tensors), used for networks
@@ -45,6 +49,8 @@ export const localRankMetric: ModelMetric<any> = {
   description: geomLocalRank.description,
   params: geomLocalRank.params,
   needsInputs: true,
+  // per point: the Jacobian d x inputDim, its Gram and SVD work in float64; the batched VJP path holds a few points at once
+  memory: ({n, d, inputDim = d}) => 8 * n * inputDim + 48 * d * Math.max(d, inputDim),
   compute: (net, X, p, seed) => geomLocalRank.compute(net, X!, p, seed).flatMap((r) => r.values.map((v) => ({...v, layerIndex: r.layerIndex, n: r.n}))),
   async computeModel(model, X, p, seed, ctx) {
     const rows = await computeLocalRankVjp(await ctx.tf(), model, X!, p, seed, {progress: ctx.progress, signal: ctx.signal});
@@ -57,6 +63,8 @@ export const weightFeaturesMetric: ModelMetric<any> = {
   description: weightsMetric.description,
   params: weightsMetric.params,
   needsInputs: false,
+  // singular values of each weight matrix (d x d at most for the widest layer), float64
+  memory: ({d, inputDim = d}) => 8 * 4 * (d * Math.max(d, inputDim)),
   compute: (net, _X, p) => weightsMetric.compute(net, p).map((r) => ({...r, n: 0})),
   /** Dense W and conv2d kernels [k, k, C_in, F] read as (k k C_in) x F; layerless values keep -1. */
   async computeModel(model, _X, p) {
@@ -64,3 +72,34 @@ export const weightFeaturesMetric: ModelMetric<any> = {
     return weightsMetric.compute(net, p).map((r) => ({...r, layerIndex: r.layerIndex > 0 ? planIndex[r.layerIndex - 1] : r.layerIndex, n: 0}));
   },
 };
+
+/**
+ * Runs a weight metric through the finite-value boundary (see src/metrics/finite.ts): every
+ * weight tensor and the input points X must be finite, else a UserError names `source`, the
+ * tensor, the row and the column. Dense MLPs go to `compute`, other models to `computeModel`.
+ */
+export async function computeModelMetric<P extends Record<string, unknown>>(
+  metric: ModelMetric<P>,
+  network: {net: DenseNet} | {model: CheckpointModel},
+  X: Matrix | undefined,
+  params: P,
+  seed: number,
+  ctx: ModelMetricContext,
+  source: string,
+): Promise<ModelMetricValue[]> {
+  if ('net' in network) {
+    network.net.layers.forEach((l, i) => {
+      checkFinite({data: l.W, cols: l.cols}, `${source}: weight matrix ${i + 1} (W${i})`);
+      checkFinite({data: l.b, cols: l.cols}, `${source}: bias ${i + 1} (b${i})`);
+    });
+  } else {
+    let k = 0;
+    for (const layer of network.model.plan.layers) {
+      for (const p of layer.params) checkFinite({data: network.model.params[k++], cols: p.shape[p.shape.length - 1] ?? 1}, `${source}: tensor ${layer.name}.${p.name}`);
+    }
+  }
+  if (X) checkFinite(X, `${source} (inputs X)`);
+  if ('net' in network) return metric.compute(network.net, X, params, seed);
+  if (!metric.computeModel) throw new UserError(`${metric.name} supports dense networks only; ${source} has other layer types`);
+  return metric.computeModel(network.model, X, params, seed, ctx);
+}

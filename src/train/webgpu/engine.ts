@@ -6,6 +6,7 @@ import {layerGradStats} from '../grad-stats.js';
 import {learningRate} from '../lr.js';
 import type {TrainData} from '../../data/types.js';
 import {beginEpoch, type TrainHooks} from '../loop.js';
+import type {TrainState} from '../state.js';
 import {initParams, paramSlots, type ModelPlan} from '../../model/plan.js';
 import {buildNet, partFloats, type NetProgram, type Op} from './net.js';
 import {elementwiseKernel, STEP_STRIDE, type Kernel} from './wgsl.js';
@@ -161,8 +162,12 @@ export class WebGPUEngine {
     return out;
   }
 
-  /** Trains `plan` exactly as `trainModel` does (same hooks, same schedule of evaluations and snapshots); returns the final parameters. */
-  async train(plan: ModelPlan, data: TrainData, cfg: TrainConfig, seed: number, snapshots: number[], hooks: TrainHooks): Promise<Float32Array> {
+  /**
+   * Trains `plan` exactly as `trainModel` does (same hooks, same schedule of evaluations and
+   * snapshots, the same training state at snapshot epochs); returns the final parameters. With
+   * `start` it continues from that state: parameters, optimizer slots and step, minibatch order.
+   */
+  async train(plan: ModelPlan, data: TrainData, cfg: TrainConfig, seed: number, snapshots: number[], hooks: TrainHooks, start?: TrainState): Promise<Float32Array> {
     const dev = this.device;
     const E = cfg.epochs;
     const lossKind = cfg.loss ?? 'crossentropy';
@@ -190,7 +195,7 @@ export class WebGPUEngine {
     const identity = this.buffer('evalrows', data.n);
     dev.queue.writeBuffer(identity, 0, Uint32Array.from({length: data.n}, (_, i) => i));
     const theta = this.buffer('theta', P);
-    dev.queue.writeBuffer(theta, 0, initParams(plan, seed) as Float32Array<ArrayBuffer>);
+    dev.queue.writeBuffer(theta, 0, (start ? start.params : initParams(plan, seed)) as Float32Array<ArrayBuffer>);
     this.buffer('grad', P);
     this.buffer('part', Math.max(1, partFloats(plan, B)));
     this.allocNet(trainNet, 't.');
@@ -215,8 +220,11 @@ export class WebGPUEngine {
     const m1 = this.buffer('m1', adam || cfg.momentum > 0 ? P : 1);
     const m2 = this.buffer('m2', adam ? P : 1);
     const zero = new Float32Array(P);
-    dev.queue.writeBuffer(m1, 0, new Float32Array(m1.size / 4));
-    dev.queue.writeBuffer(m2, 0, new Float32Array(m2.size / 4));
+    // optimizer slots in TrainState order: Adam [m, v] (m1, m2); SGD with momentum [velocity] (m1); zero without a start
+    const slotBuffers = adam ? [m1, m2] : cfg.momentum > 0 ? [m1] : [];
+    if (start && start.slots.length !== slotBuffers.length) throw new StageError('train', `the checkpoint holds ${start.slots.length} optimizer slots, ${cfg.optimizer} needs ${slotBuffers.length}`);
+    dev.queue.writeBuffer(m1, 0, start && slotBuffers.length > 0 ? (start.slots[0] as Float32Array<ArrayBuffer>) : new Float32Array(m1.size / 4));
+    dev.queue.writeBuffer(m2, 0, start && adam ? (start.slots[1] as Float32Array<ArrayBuffer>) : new Float32Array(m2.size / 4));
     const optimizer = this.optimizerOp(cfg, P, adam, wd);
     const wStats = cfg.gradientStats ? this.welfordOp(P) : null;
     if (wStats) {
@@ -235,7 +243,12 @@ export class WebGPUEngine {
     if (invalid) throw new Error(`WebGPU engine: a kernel did not compile: ${invalid.message}`);
 
     const rng = new Rng(seed, 'shuffle');
-    let step = 0;
+    let step = start?.step ?? 0;
+    if (start) rng.setState(start.rng);
+    const state = async (epoch: number, params: Float32Array): Promise<TrainState> => {
+      const slotValues = slotBuffers.length ? await this.read(slotBuffers.map((buffer) => ({buffer, offset: 0, floats: P}))) : [];
+      return {epoch, step, params, slots: slotValues.map((v) => Float32Array.from(v)), rng: rng.getState()};
+    };
     const readTheta = async () => new Float32Array((await this.read([{buffer: theta, offset: 0, floats: P}]))[0]);
 
     const evaluateAll = async (capture: boolean): Promise<{logits: Float32Array; acts: Float32Array[]}> => {
@@ -275,8 +288,8 @@ export class WebGPUEngine {
     };
 
     try {
-      for (let epoch = 0; epoch <= E; epoch++) {
-        const {capture, theta: thetaNow} = await beginEpoch(epoch, {cfg, snapshots: snapSet, lossKind, data, hooks, readParams: readTheta, evaluateAll});
+      for (let epoch = start?.epoch ?? 0; epoch <= E; epoch++) {
+        const {capture, theta: thetaNow} = await beginEpoch(epoch, {cfg, snapshots: snapSet, lossKind, data, hooks, readParams: readTheta, evaluateAll, state});
         if (epoch === E) return thetaNow!;
 
         const lr = learningRate(cfg, epoch);

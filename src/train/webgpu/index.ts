@@ -2,6 +2,7 @@ import type {TrainConfig} from '../../config/schema.js';
 import {webgpuDevice} from '../../backend/webgpu.js';
 import type {TrainData} from '../../data/types.js';
 import type {TrainHooks} from '../loop.js';
+import type {TrainState} from '../state.js';
 import type {ModelPlan} from '../../model/plan.js';
 import {WebGPUEngine, type EngineCounters} from './engine.js';
 
@@ -9,12 +10,12 @@ import {WebGPUEngine, type EngineCounters} from './engine.js';
  * Trains on the WebGPU device that the `webgpu` backend opened, with tdlab's own WGSL programs
  * (same contract as `trainModel`). `counters`, when given, receives the dispatch/submit counts.
  */
-export async function trainWebGPU(plan: ModelPlan, data: TrainData, cfg: TrainConfig, seed: number, snapshots: number[], hooks: TrainHooks, counters?: EngineCounters): Promise<Float32Array> {
+export async function trainWebGPU(plan: ModelPlan, data: TrainData, cfg: TrainConfig, seed: number, snapshots: number[], hooks: TrainHooks, counters?: EngineCounters, start?: TrainState): Promise<Float32Array> {
   const device = webgpuDevice();
   if (!device) throw new Error('trainWebGPU needs the webgpu backend (loadBackend("webgpu"))');
   const engine = new WebGPUEngine(device);
   try {
-    return await engine.train(plan, data, cfg, seed, snapshots, hooks);
+    return await engine.train(plan, data, cfg, seed, snapshots, hooks, start);
   } finally {
     if (counters) Object.assign(counters, engine.counters);
   }

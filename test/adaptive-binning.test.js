@@ -133,8 +133,10 @@ describe('adaptive binning (spec 3.3)', () => {
   });
 
   it('parameters: defaults and strictness', () => {
-    assert.deepEqual(params(miEbab), {bins: 30, unit: 'bits'});
-    assert.deepEqual(params(miAdaptMax), {bins: 30, unit: 'bits'});
+    assert.deepEqual(params(miEbab), {bins: 30, lo: 'auto', unit: 'bits'});
+    assert.deepEqual(params(miAdaptMax), {bins: 30, lo: 'auto', unit: 'bits'});
+    assert.deepEqual(params(miEbab, {lo: -0.5}), {bins: 30, lo: -0.5, unit: 'bits'});
+    assert.throws(() => params(miEbab, {lo: 'low'}));
     assert.throws(() => params(miAdaptMax, {bins: 1}));
     assert.throws(() => params(miEbab, {unit: 'dits'}));
   });

@@ -78,7 +78,7 @@ describe('issue 11.1: one policy for bad numbers', function () {
     writeFileSync(join(dir, 'x.npy'), encodeNpy(Float32Array.from({length: 30}, (_, i) => i / 30), [10, 3]));
     for (const name of modelMetrics.names()) {
       const msg = await measureError(['--weights', join(dir, 'w.npz'), '--activation', 'relu', '--x', join(dir, 'x.npy'), '--metric', name]);
-      assert.match(msg, /w\.npz: weight matrix 1 \(W0\): row 2, column 2 \(\[1, 1\] 0-based\) is NaN/, name);
+      assert.match(msg, /w\.npz: layer 1 weights \(W0\): row 2, column 2 \(\[1, 1\] 0-based\) is NaN/, name);
     }
   });
 });

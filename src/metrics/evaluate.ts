@@ -1,23 +1,23 @@
 import type {LayerInfo, Matrix, MetricRow} from '../types.js';
 import {formatParams} from './params.js';
 import {estimators} from './registry.js';
-import {checkFinite} from './finite.js';
+import {NonFiniteError, nonFiniteText} from './finite.js';
 import type {Estimator, EstimatorInput, EstimatorValue} from './types.js';
 import {UserError} from '../util/errors.js';
 
 /**
- * Runs an estimator through the one boundary every caller uses (the metrics stage, `tdlab
- * measure`, the validation suite may call `compute` directly on generated data): non-finite
- * values in T or X are an error naming `source`, the row and the column, and an error an
- * estimator raises about its input (e.g. a bin index past the integer range) is prefixed with
- * `source`. `rowName` maps a row of T to what the user knows it by.
+ * Runs an estimator of the registry (whose wrapper refuses non-finite input, src/metrics/finite.ts)
+ * and says where a refused value came from: `source` (a file, or a layer and epoch) is put before
+ * the message, and `rowName` names the row of T as the user knows it (e.g. its sample number).
  */
 export function computeEstimator<P extends Record<string, unknown>>(est: Estimator<P>, input: EstimatorInput, params: P, source: string, rowName?: (row: number) => string): EstimatorValue[] {
-  checkFinite(input.T, source, rowName);
-  if (input.x) checkFinite(input.x, `${source} (inputs X)`, rowName);
   try {
     return est.compute(input, params);
   } catch (err) {
+    if (err instanceof NonFiniteError) {
+      const row = rowName ? rowName(err.row) : `row ${err.row + 1}`;
+      throw new UserError(`${source}${err.what ? ` (${err.what})` : ''}: ${nonFiniteText(row, err.row, err.col, err.value)}`);
+    }
     if (err instanceof UserError && !err.message.startsWith(source)) throw new UserError(`${source}: ${est.name}: ${err.message}`, {exitCode: err.exitCode, code: err.code});
     throw err;
   }

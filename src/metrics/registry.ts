@@ -10,36 +10,78 @@ import {miAdaptMax, miEbab} from './mi/adaptive-binning.js';
 import {miBin, miBinWidth} from './mi/binning.js';
 import {miAkde, miKde} from './mi/kde.js';
 import type {Estimator} from './types.js';
-import {localRankMetric, weightFeaturesMetric, type ModelMetric} from './model/index.js';
+import {localRankMetric, weightFeaturesMetric, type ModelMetric, type ModelMetricContext} from './model/index.js';
+import {checkFinite, checkNetFinite} from './finite.js';
+import type {CheckpointModel} from '../model/checkpoint.js';
+import type {Matrix} from '../types.js';
+
+/**
+ * The finite-value policy as a registry wrapper (src/metrics/finite.ts): whatever calls an
+ * estimator through the registry, non-finite T or X is refused before it computes.
+ */
+function finiteInputs<P extends Record<string, unknown>>(est: Estimator<P>): Estimator<P> {
+  return {
+    ...est,
+    compute(input, params) {
+      checkFinite(input.T);
+      if (input.x) checkFinite(input.x, 'inputs X');
+      return est.compute(input, params);
+    },
+  };
+}
+
+/** The same for weight metrics: every weight tensor and the input points must be finite. */
+function finiteNetwork<P extends Record<string, unknown>>(metric: ModelMetric<P>): ModelMetric<P> {
+  return {
+    ...metric,
+    compute(net, X, params, seed) {
+      checkNetFinite(net);
+      if (X) checkFinite(X, 'inputs X');
+      return metric.compute(net, X, params, seed);
+    },
+    ...(metric.computeModel
+      ? {
+          computeModel(model: CheckpointModel, X: Matrix | undefined, params: P, seed: number, ctx: ModelMetricContext) {
+            let k = 0;
+            for (const layer of model.plan.layers) {
+              for (const p of layer.params) checkFinite({data: model.params[k++], cols: p.shape[p.shape.length - 1] ?? 1}, `layer ${layer.index} tensor ${layer.name}.${p.name}`);
+            }
+            if (X) checkFinite(X, 'inputs X');
+            return metric.computeModel!(model, X, params, seed, ctx);
+          },
+        }
+      : {}),
+  };
+}
 
 /** Every metric tdlab can compute, by name. Adding one: write its file, add one line here. */
 export const estimators = new Registry<Estimator<any>>('estimator')
-  .register(miBin.name, miBin)
-  .register(miBinWidth.name, miBinWidth)
-  .register(miEbab.name, miEbab)
-  .register(miAdaptMax.name, miAdaptMax)
-  .register(miKde.name, miKde)
-  .register(miAkde.name, miAkde)
-  .register(miKsg.name, miKsg)
-  .register(entKl.name, entKl)
-  .register(entWkl.name, entWkl)
-  .register(ibLossy.name, ibLossy)
-  .register(geomDse.name, geomDse)
-  .register(geomDsmi.name, geomDsmi)
-  .register(entRenyi.name, entRenyi)
-  .register(entMatrix.name, entMatrix)
-  .register(entVne.name, entVne)
-  .register(entMbe2.name, entMbe2)
-  .register(geomErank.name, geomErank)
-  .register(geomRankme.name, geomRankme)
-  .register(geomAlphaReq.name, geomAlphaReq)
-  .register(geomPr.name, geomPr)
-  .register(actStats.name, actStats);
+  .register(miBin.name, finiteInputs(miBin))
+  .register(miBinWidth.name, finiteInputs(miBinWidth))
+  .register(miEbab.name, finiteInputs(miEbab))
+  .register(miAdaptMax.name, finiteInputs(miAdaptMax))
+  .register(miKde.name, finiteInputs(miKde))
+  .register(miAkde.name, finiteInputs(miAkde))
+  .register(miKsg.name, finiteInputs(miKsg))
+  .register(entKl.name, finiteInputs(entKl))
+  .register(entWkl.name, finiteInputs(entWkl))
+  .register(ibLossy.name, finiteInputs(ibLossy))
+  .register(geomDse.name, finiteInputs(geomDse))
+  .register(geomDsmi.name, finiteInputs(geomDsmi))
+  .register(entRenyi.name, finiteInputs(entRenyi))
+  .register(entMatrix.name, finiteInputs(entMatrix))
+  .register(entVne.name, finiteInputs(entVne))
+  .register(entMbe2.name, finiteInputs(entMbe2))
+  .register(geomErank.name, finiteInputs(geomErank))
+  .register(geomRankme.name, finiteInputs(geomRankme))
+  .register(geomAlphaReq.name, finiteInputs(geomAlphaReq))
+  .register(geomPr.name, finiteInputs(geomPr))
+  .register(actStats.name, finiteInputs(actStats));
 
 /** Metrics of a snapshot's weights (checkpoint) instead of its activations. */
 export const modelMetrics = new Registry<ModelMetric<any>>('weight metric')
-  .register(localRankMetric.name, localRankMetric)
-  .register(weightFeaturesMetric.name, weightFeaturesMetric);
+  .register(localRankMetric.name, finiteNetwork(localRankMetric))
+  .register(weightFeaturesMetric.name, finiteNetwork(weightFeaturesMetric));
 
 /** An activation estimator or a weight metric, by name: config entries may name either. */
 export function anyMetric(name: string, where = ''): Estimator<any> | ModelMetric<any> {

@@ -117,15 +117,21 @@ function checkLow(T: Matrix<Float32Array>, low: number, given: boolean): void {
   }
 }
 
-/** The lowest edge: the `lo` parameter, else from the activation (`adaptiveLow`); no value may lie below it. */
-function lowEdge(input: EstimatorInput, lo: number | undefined): number {
-  const low = lo !== undefined ? Math.fround(lo) : adaptiveLow(input.T.data, input.activation);
-  checkLow(input.T, low, lo !== undefined);
+/** The lowest edge: the `lo` parameter, or with `auto` from the activation (`adaptiveLow`); no value may lie below it. */
+function lowEdge(input: EstimatorInput, lo: number | 'auto'): number {
+  const given = lo !== 'auto';
+  const low = given ? Math.fround(lo) : adaptiveLow(input.T.data, input.activation);
+  checkLow(input.T, low, given);
   return low;
 }
 
-/** `lo`: the lowest edge; absent: from the layer's activation (see adaptiveLow). */
-const ebabParams = z.object({bins: z.number().int().min(2).default(30), lo: z.number().finite().optional(), unit}).strict();
+/**
+ * `lo`: the lowest edge; `auto` (default): from the layer's activation as spec 3.3 says (0 for
+ * ReLU/softplus/sigmoid, -1.000001 for tanh/softsign/ELU), or for activations tdlab did not
+ * produce (`tdlab measure` without --activation) 0 when every value is >= 0, else -1.000001.
+ */
+const lo = z.union([z.number().finite(), z.literal('auto')]).default('auto');
+const ebabParams = z.object({bins: z.number().int().min(2).default(30), lo, unit}).strict();
 
 /**
  * `mi.ebab`: entropy-based adaptive binning (Chelombiev et al. 2019), edges per layer and epoch
@@ -143,7 +149,7 @@ export const miEbab: Estimator<z.infer<typeof ebabParams>> = {
   },
 };
 
-const adaptMaxParams = z.object({bins: z.number().int().min(2).default(30), lo: z.number().finite().optional(), unit}).strict();
+const adaptMaxParams = z.object({bins: z.number().int().min(2).default(30), lo, unit}).strict();
 
 /**
  * `mi.adaptmax`: float32 edges linspace(low, M, bins) with M = `input.runningMax` (the layer's

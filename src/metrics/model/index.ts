@@ -5,7 +5,6 @@ import type {DenseNet} from '../../model/dense-net.js';
 import type {Matrix} from '../../types.js';
 import type {EstimatorValue, MemoryCost} from '../types.js';
 import {UserError} from '../../util/errors.js';
-import {checkFinite} from '../finite.js';
 import {weightsMetric} from './features.js';
 import {geomLocalRank} from './local-rank/metric.js';
 import {computeLocalRankVjp} from './local-rank/vjp.js';
@@ -74,9 +73,9 @@ export const weightFeaturesMetric: ModelMetric<any> = {
 };
 
 /**
- * Runs a weight metric through the finite-value boundary (see src/metrics/finite.ts): every
- * weight tensor and the input points X must be finite, else a UserError names `source`, the
- * tensor, the row and the column. Dense MLPs go to `compute`, other models to `computeModel`.
+ * Runs a weight metric of the registry (whose wrapper refuses non-finite weights and inputs,
+ * src/metrics/finite.ts): dense MLPs go to `compute`, other models to `computeModel`, and a
+ * refusal is prefixed with `source` (the checkpoint or .npz file).
  */
 export async function computeModelMetric<P extends Record<string, unknown>>(
   metric: ModelMetric<P>,
@@ -87,19 +86,12 @@ export async function computeModelMetric<P extends Record<string, unknown>>(
   ctx: ModelMetricContext,
   source: string,
 ): Promise<ModelMetricValue[]> {
-  if ('net' in network) {
-    network.net.layers.forEach((l, i) => {
-      checkFinite({data: l.W, cols: l.cols}, `${source}: weight matrix ${i + 1} (W${i})`);
-      checkFinite({data: l.b, cols: l.cols}, `${source}: bias ${i + 1} (b${i})`);
-    });
-  } else {
-    let k = 0;
-    for (const layer of network.model.plan.layers) {
-      for (const p of layer.params) checkFinite({data: network.model.params[k++], cols: p.shape[p.shape.length - 1] ?? 1}, `${source}: tensor ${layer.name}.${p.name}`);
-    }
+  try {
+    if ('net' in network) return metric.compute(network.net, X, params, seed);
+    if (!metric.computeModel) throw new UserError(`${metric.name} supports dense networks only; ${source} has other layer types`);
+    return await metric.computeModel(network.model, X, params, seed, ctx);
+  } catch (err) {
+    if (err instanceof UserError && !err.message.startsWith(source)) throw new UserError(`${source}: ${err.message}`, {exitCode: err.exitCode, code: err.code});
+    throw err;
   }
-  if (X) checkFinite(X, `${source} (inputs X)`);
-  if ('net' in network) return metric.compute(network.net, X, params, seed);
-  if (!metric.computeModel) throw new UserError(`${metric.name} supports dense networks only; ${source} has other layer types`);
-  return metric.computeModel(network.model, X, params, seed, ctx);
 }

@@ -41,6 +41,16 @@ function artifacts(dir) {
   return listFiles(dir).filter((f) => f !== 'provenance.json' && f !== '.lock' && !f.startsWith('logs/'));
 }
 
+/** A one-point sweep of the tiny config (2 epochs), planned but not run: its directories. */
+async function pendingSweep(prefix, extraSet = '') {
+  const base = temp(prefix);
+  const sweepDir = join(base, 'sweep');
+  const sweepFile = join(base, 's.yaml');
+  writeFileSync(sweepFile, `name: s\nbase: ${JSON.stringify(TINY)}\nset: {train.epochs: 2, train.snapshots: every:1${extraSet}}\n`);
+  assert.equal((await runCli(['sweep', sweepFile, '--out', sweepDir, '--emit', 'commands'])).code, 0);
+  return {base, sweepDir, runDir: join(sweepDir, readJson(join(sweepDir, 'sweep.json')).points[0].runDir)};
+}
+
 function lockRecord(file, info) {
   writeFileSync(file, JSON.stringify(info) + '\n');
 }
@@ -60,11 +70,7 @@ describe('issue 11.3: paths', function () {
   });
 
   it('a sweep worker refuses a runDir in sweep.json that its config hash does not give, and touches nothing', async function () {
-    const base = temp('tdlab-sweep-paths-');
-    const sweepDir = join(base, 'sweep');
-    const sweepFile = join(base, 's.yaml');
-    writeFileSync(sweepFile, `name: s\nbase: ${JSON.stringify(TINY)}\nset: {train.epochs: 2, train.snapshots: every:1}\n`);
-    assert.equal((await runCli(['sweep', sweepFile, '--out', sweepDir, '--emit', 'commands'])).code, 0);
+    const {base, sweepDir} = await pendingSweep('tdlab-sweep-paths-');
     const victim = join(base, 'victim');
     mkdirSync(victim);
     writeFileSync(join(victim, 'precious.txt'), 'keep me');
@@ -78,12 +84,7 @@ describe('issue 11.3: paths', function () {
   });
 
   it('starting afresh in a sweep point directory removes only tdlab artifacts (user files and logs stay)', async function () {
-    const base = temp('tdlab-sweep-clear-');
-    const sweepDir = join(base, 'sweep');
-    const sweepFile = join(base, 's.yaml');
-    writeFileSync(sweepFile, `name: s\nbase: ${JSON.stringify(TINY)}\nset: {train.epochs: 2, train.snapshots: every:1}\n`);
-    assert.equal((await runCli(['sweep', sweepFile, '--out', sweepDir, '--emit', 'commands'])).code, 0);
-    const runDir = join(sweepDir, readJson(join(sweepDir, 'sweep.json')).points[0].runDir);
+    const {sweepDir, runDir} = await pendingSweep('tdlab-sweep-clear-');
     // what a killed run of another version leaves, next to a user's own files
     mkdirSync(join(runDir, 'activations'), {recursive: true});
     mkdirSync(join(runDir, 'data'), {recursive: true});
@@ -106,12 +107,7 @@ describe('issue 11.4: locks that survive real clusters', function () {
   let runDir;
 
   before(async function () {
-    const base = temp('tdlab-locks-');
-    sweepDir = join(base, 'sweep');
-    const sweepFile = join(base, 's.yaml');
-    writeFileSync(sweepFile, `name: s\nbase: ${JSON.stringify(TINY)}\nset: {train.epochs: 2, train.snapshots: every:1, stages: [data, train]}\n`);
-    assert.equal((await runCli(['sweep', sweepFile, '--out', sweepDir, '--emit', 'commands'])).code, 0);
-    runDir = join(sweepDir, readJson(join(sweepDir, 'sweep.json')).points[0].runDir);
+    ({sweepDir, runDir} = await pendingSweep('tdlab-locks-', ', stages: [data, train]'));
     mkdirSync(runDir, {recursive: true});
   });
 
@@ -280,20 +276,26 @@ describe('issue 11.5: crash-safe, resumable training', function () {
   });
 
   for (const [label, signals] of [['a second Ctrl-C', ['SIGINT', 'SIGINT']], ['SIGTERM twice', ['SIGTERM', 'SIGTERM']], ['SIGHUP', ['SIGHUP']]]) {
-    it(`${label} during training leaves provenance interrupted, never running`, async function () {
+    it(`${label} while a stage computes leaves provenance interrupted, never running`, async function () {
       const dir = join(out, `sig-${signals.join('-')}`);
-      const {child, done} = startCli(['run', TINY, '--set', 'train.epochs=100000', '--set', 'train.snapshots=every:50000', '--out', dir]);
+      // KDE on all 4096 rows: seconds of synchronous work per snapshot, so both signals arrive while
+      // the first one still waits for the current step to end
+      const {child, done} = startCli(['run', TINY, '--set', 'metrics.estimators=[mi.kde]', '--out', dir]);
       let seen = '';
       child.stderr.on('data', (d) => (seen += d));
-      while (!/train:/.test(seen) && child.exitCode === null) await sleep(100);
-      await sleep(1500);
-      for (const s of signals) child.kill(s); // back to back: the second one arrives while the first is handled
+      while (!/metrics:/.test(seen) && child.exitCode === null) await sleep(50);
+      await sleep(300);
+      for (const s of signals) {
+        child.kill(s); // delivered now, handled when the synchronous step ends: after both arrived
+        await sleep(200);
+      }
       const r = await done;
       assert.equal(r.code, 130, r.stderr);
       const [runDir] = readdirSync(join(dir, 'tiny')).map((d) => join(dir, 'tiny', d));
       const prov = readJson(join(runDir, 'provenance.json'));
       assert.equal(prov.status, 'interrupted');
-      assert.equal(prov.stages.train.status, 'interrupted');
+      assert.equal(prov.stages.metrics.status, 'interrupted');
+      assert.equal(prov.stages.train.status, 'done');
       assert.ok(!existsSync(join(runDir, '.lock')), 'lock released');
     });
   }

@@ -95,7 +95,8 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResult> {
         running.delete(p.index);
         const prov = readProvenance(runDir);
         let status: SweepPoint['status'];
-        if (code === 0 && prov?.status === 'done' && prov.configHash === p.configHash) status = 'done';
+        // a run whose provenance says done finished every stage, even if a signal then ended its process
+        if (prov?.status === 'done' && prov.configHash === p.configHash) status = 'done';
         else if (code === 130 || signal !== null || prov?.status === 'interrupted') status = 'interrupted';
         else status = 'failed';
         resolvePoint({status, code, signal});

@@ -149,7 +149,9 @@ export async function killCase(base, template, ref, point) {
   if (first.signal !== 'SIGKILL') return {point, hit: 'finished before the kill', diffs: [], resumedFrom: null};
   const tempFiles = listFiles(runDir).filter((f) => /(^|\/)\.[^/]+\.\d+\.tmp$/.test(f));
   if (point.again) await kill({TDLAB_TEST_KILL_AT_WRITE: String(point.again)});
-  const args = point.resumeWith === 'resume' ? ['run', '--resume', runDir, '--json'] : ['run', '--from-sweep', sweepDir, '--index', '0', '--json'];
+  // a run killed before it wrote provenance.json has not started: only the sweep worker can start it again
+  const resumable = existsSync(join(runDir, 'provenance.json'));
+  const args = point.resumeWith === 'resume' && resumable ? ['run', '--resume', runDir, '--json'] : ['run', '--from-sweep', sweepDir, '--index', '0', '--json'];
   const r = await runCli(args);
   const prov = existsSync(join(runDir, 'provenance.json')) ? readJson(join(runDir, 'provenance.json')) : null;
   const diffs = r.code === 0 ? compareRuns(ref.runDir, ref.sweepDir, runDir, sweepDir).diffs : [`resume exited ${r.code}: ${r.stderr.trim().split('\n').pop()}`];

@@ -89,7 +89,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const argv = opts.argv ?? process.argv.slice(2);
   if (opts.resume) {
     const paths = runPaths(opts.resume);
-    if (!existsSync(paths.provenance)) throw new UserError(`${opts.resume}: not a run directory (no provenance.json); give a path like runs/<name>/<run-id>`);
+    if (!existsSync(paths.provenance)) {
+      throw new UserError(
+        existsSync(paths.config)
+          ? `${opts.resume}: the run was stopped before it started (no provenance.json); start it again (tdlab run with its config, or its sweep)`
+          : `${opts.resume}: not a run directory (no provenance.json); give a path like runs/<name>/<run-id>`,
+      );
+    }
     loaded = loadConfig(paths.config);
     try {
       prov = JSON.parse(readFileSync(paths.provenance, 'utf8')) as Provenance;

@@ -2,7 +2,7 @@
 // anything is created, and memory known before training. Every test drives the built CLI (or
 // the library in a child process) the way a user or a cluster would.
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs';
 import {createRequire, syncBuiltinESMExports} from 'node:module';
 import {hostname} from 'node:os';
@@ -213,6 +213,33 @@ describe('issue 11.5: crash-safe, resumable training', function () {
       // run ids differ between the two directories: the files that record it are compared without it
       const strip = (d) => readFileSync(join(d, f)).toString('latin1').split(readJson(join(d, 'provenance.json')).runId).join('RUN');
       assert.ok(strip(runDir) === strip(ref), `${f} differs`);
+    }
+  });
+
+  it('the WebGPU engine exports and takes back the same training state: a killed WebGPU run resumes byte-identical', async function () {
+    const probe = `let m; try { m = await import('webgpu'); } catch { process.exit(0); }
+      process.env.EGL_PLATFORM = 'surfaceless';
+      const a = await m.create(['backend=opengles']).requestAdapter({featureLevel: 'compatibility'});
+      console.log(a ? 'ok' : 'none');`;
+    const r0 = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {cwd: ROOT, encoding: 'utf8'});
+    if (r0.stdout.trim().split('\n').pop() !== 'ok') this.skip(); // no (software) WebGPU adapter: test/webgpu.test.js says why
+    const args = ['run', TINY, '--backend', 'webgpu', '--set', 'train.epochs=30', '--set', 'stages=[data,train]', '--json'];
+    const whole = JSON.parse((await runCli([...args, '--out', join(out, 'gpu-ref')])).stdout).runDir;
+    const killed = await runCli([...args, '--out', join(out, 'gpu-killed')], {env: {TDLAB_TEST_KILL_AT_WRITE: '17'}});
+    assert.equal(killed.signal, 'SIGKILL');
+    const [runDir] = readdirSync(join(out, 'gpu-killed', 'tiny')).map((d) => join(out, 'gpu-killed', 'tiny', d));
+    const wrong = await runCli(['run', '--resume', runDir, '--backend', 'wasm']);
+    assert.match(userError(wrong), /trained on webgpu up to epoch \d+; continuing on another backend would mix their numerics/);
+    const r = await runCli(['run', '--resume', runDir, '--json']); // auto: the backend it trained on
+    assert.equal(r.code, 0, r.stderr);
+    const prov = readJson(join(runDir, 'provenance.json'));
+    assert.equal(prov.backend, 'webgpu');
+    assert.ok(prov.stages.train.resumedFromEpoch > 0, JSON.stringify(prov.stages.train));
+    const files = artifacts(whole);
+    assert.deepEqual(artifacts(runDir), files);
+    for (const f of files) {
+      const strip = (d) => readFileSync(join(d, f)).toString('latin1').split(readJson(join(d, 'provenance.json')).runId).join('RUN');
+      assert.ok(strip(runDir) === strip(whole), `${f} differs`);
     }
   });
 

@@ -2,7 +2,7 @@ import {existsSync, mkdirSync, readFileSync} from 'node:fs';
 import {basename, join, resolve} from 'node:path';
 import {Listr, ListrLogger, ProcessOutput} from 'listr2';
 import {stringify} from 'yaml';
-import {loadBackend, type BackendChoice, type BackendHint, type LoadedBackend} from '../backend/tf.js';
+import {BACKEND_CHOICES, loadBackend, type BackendChoice, type BackendHint, type LoadedBackend} from '../backend/tf.js';
 import {checkStageOrder, loadConfig, type LoadedConfig} from '../config/load.js';
 import {removeTempFiles, writeFileAtomic, writeJsonAtomic} from '../io/atomic.js';
 import {acquireLock, describeHolder, type HeldLock} from '../io/lock.js';
@@ -86,6 +86,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   let lock: HeldLock | undefined;
   let redo: StageName[];
   let trainFrom: number | null = null;
+  let backendChoice: BackendChoice = opts.backend ?? 'auto';
   const argv = opts.argv ?? process.argv.slice(2);
   if (opts.resume) {
     const paths = runPaths(opts.resume);
@@ -111,6 +112,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       const plan = planResume(loaded.config, prov, paths);
       redo = plan.redo;
       trainFrom = plan.trainFrom;
+      // training that continues must continue on the backend it started on (values differ between backends)
+      const recorded = prov.backend === 'tensorflow-gpu' ? 'tensorflow' : (BACKEND_CHOICES as readonly string[]).includes(prov.backend ?? '') ? (prov.backend as BackendChoice) : null;
+      if (trainFrom !== null && recorded) {
+        if (opts.backend && opts.backend !== 'auto' && opts.backend !== recorded) {
+          throw new UserError(`--backend ${opts.backend}: ${runDir} trained on ${recorded} up to epoch ${trainFrom}; continuing on another backend would mix their numerics (resume with --backend ${recorded}, or start a new run)`);
+        }
+        backendChoice = recorded;
+      }
       await preflight(loaded, {stages: redo, runDir});
       prov.resumes = [...(prov.resumes ?? []), {at: new Date().toISOString(), argv, redo, reason: plan.reason, trainFrom}];
     } catch (err) {
@@ -180,7 +189,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   let backend: LoadedBackend | undefined;
   const getBackend = async (hint?: BackendHint) => {
     if (!backend) {
-      backend = await loadBackend(opts.backend ?? 'auto', hint);
+      backend = await loadBackend(backendChoice, hint);
       prov.backend = backend.backend;
       prov.backendSkipped = backend.skipped;
       if (backend.adapter) prov.adapter = backend.adapter;

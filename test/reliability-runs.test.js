@@ -280,7 +280,7 @@ describe('issue 11.5: crash-safe, resumable training', function () {
     assert.equal(res.added, 0);
     assert.ok(res.kept > 0);
     // a value that is missing is computed, and then the damaged file is read
-    const more = await runCli(['metrics', dir, '--estimator', 'mi.bin', '--param', 'bins=10', '--json', '--no-report']);
+    const more = await runCli(['metrics', dir, '--estimator', 'mi.bin', '--param', 'bins=10', '--no-report']);
     assert.match(userError(more), /epoch_000010\.arrow: not a readable Arrow IPC file/);
   });
 

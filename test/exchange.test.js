@@ -188,8 +188,10 @@ print(json.dumps(out))`;
         arrays++;
       }
       const ck = arrowTable(join(runDir, 'checkpoints', `epoch_${String(e).padStart(6, '0')}.arrow`));
-      const names = arrowColumn(ck, 'name');
-      const values = [...ck.getChild('values')].map((v) => Float32Array.from(v));
+      // the model's tensors (rows of role `optimizer` hold the training state and are not exported)
+      const model = arrowColumn(ck, 'role').map((r) => r !== 'optimizer');
+      const names = arrowColumn(ck, 'name').filter((_, i) => model[i]);
+      const values = [...ck.getChild('values')].map((v) => Float32Array.from(v)).filter((_, i) => model[i]);
       names.forEach((name, i) => {
         const k = Math.floor(i / 2);
         const key = `epoch_${e}/weights.npz:${name.endsWith('.W') ? 'W' : 'b'}${k}`;

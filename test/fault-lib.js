@@ -99,12 +99,19 @@ export function killPlan(ref, {perStage = {train: 4, metrics: 2, report: 2}, tim
   return plan.map((p, i) => ({...p, id: i, resumeWith: i % 2 === 0 ? 'resume' : 'sweep'}));
 }
 
-/** Report files hold the run's start time and the sweep directory: compared without them. */
+/**
+ * Report files hold the run's start time, the sweep directory and the commands that continued the
+ * run ("Later commands"): compared without them.
+ */
 function normalised(file, dir, sweepDir) {
   const bytes = readFileSync(join(dir, file));
   if (!/^report\/.*\.(html|md)$/.test(file)) return bytes;
   const started = readJson(join(dir, 'provenance.json')).startedAt;
-  return Buffer.from(bytes.toString('utf8').split(started).join('STARTED').split(sweepDir).join('SWEEP'));
+  const text = bytes
+    .toString('utf8')
+    .replace(/\n<tr><th>Later commands<\/th><td>.*?<\/td><\/tr>/s, '')
+    .replace(/- \*\*Later commands:\*\*\n\n```sh\n.*?\n```\n\n/s, '');
+  return Buffer.from(text.split(started).join('STARTED').split(sweepDir).join('SWEEP'));
 }
 
 /** Files of a finished run that must equal the reference: all but provenance.json, logs/ and the lock. */

@@ -3,6 +3,7 @@
  * the layout `tdlab import` reads (./layout.ts), so that export then import round-trips. The
  * values are the Arrow data bit for bit (float32 activations, inputs and weights; int32 labels).
  */
+import {STATE_ROLE} from '../model/checkpoint.js';
 import {existsSync, readdirSync, readFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {listColumn, readArrowFile, stringColumn, tensorColumn} from '../io/arrow.js';
@@ -120,9 +121,11 @@ export async function exportRun(opts: ExportOptions): Promise<ExportIndex> {
     const dense = isDensePlan(plan);
     for (const epoch of ckptEpochs) {
       const t = readArrowFile(paths.checkpoint(epoch));
-      const names = stringColumn(t, 'name');
-      const shapes = stringColumn(t, 'shape').map((s) => JSON.parse(s) as number[]);
-      const values = listColumn(t, 'values');
+      // the model's tensors only: rows of role `optimizer` are training state, not weights
+      const keep = stringColumn(t, 'role').map((r) => r !== STATE_ROLE);
+      const names = stringColumn(t, 'name').filter((_, i) => keep[i]);
+      const shapes = stringColumn(t, 'shape').filter((_, i) => keep[i]).map((s) => JSON.parse(s) as number[]);
+      const values = listColumn(t, 'values').filter((_, i) => keep[i]);
       // dense networks: W0, b0, W1, b1, ... (the names tdlab import and tdlab measure --weights read); others: <layer>.<param>
       let w = 0;
       const arrayName = names.map((name) => {

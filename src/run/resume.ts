@@ -43,7 +43,9 @@ export function planResume(config: Config, prov: Pick<Provenance, 'stages'>, pat
       return true;
     }
     if (s === 'train') {
-      const gone = snapshots.find((e) => !existsSync(paths.activation(e)) || !existsSync(paths.checkpoint(e)));
+      // every snapshot's activations, and its checkpoint when the stage wrote checkpoints (an imported run may have none)
+      const ckpts = (rec.outputs ?? []).includes('checkpoints/');
+      const gone = snapshots.find((e) => !existsSync(paths.activation(e)) || (ckpts && !existsSync(paths.checkpoint(e))));
       if (gone !== undefined) {
         reason = `train is done but snapshot ${gone} is missing`;
         return true;

@@ -1,122 +1,20 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type {TrainConfig} from '../config/schema.js';
-import {StageError} from '../util/errors.js';
-import {Rng} from '../util/prng.js';
-import {GradientAccumulator, type LayerGradStats} from './grad-stats.js';
-import {learningRate} from './lr.js';
+import type {TrainData} from '../data/types.js';
+import {denseBackprop} from '../model/backprop.js';
 import {forward} from '../model/forward.js';
 import {initParams, paramSlots, type ModelPlan} from '../model/plan.js';
-import {denseBackprop} from '../model/backprop.js';
+import {StageError} from '../util/errors.js';
+import {Rng} from '../util/prng.js';
+import type {TrainEngine, TrainHooks} from './engine.js';
+import {beginEpoch} from './evaluate.js';
+import {GradientAccumulator} from './grad-stats.js';
+import {learningRate} from './lr.js';
 import {Optimizer} from './optimizer.js';
-import type {TrainData} from '../data/types.js';
 import type {TrainState} from './state.js';
 
 type Tf = typeof tfType;
 type Tensor = tfType.Tensor;
-
-export interface EpochStats {
-  epoch: number;
-  trainLoss: number;
-  trainAcc: number;
-  testLoss: number;
-  testAcc: number;
-}
-
-export interface TrainHooks {
-  /** State after `epoch` epochs (0 = initialisation), for every epoch 0..E. */
-  onEval(stats: EpochStats): void;
-  /** At scheduled epochs: every layer's activations on all rows (row-major N x width) and the parameters. */
-  onSnapshot(epoch: number, acts: Float32Array[], theta: Float32Array): void | Promise<void>;
-  /** Minibatch-gradient statistics of the epoch that starts at a snapshot epoch. */
-  onGradStats(epoch: number, stats: LayerGradStats[]): void;
-  /** At scheduled epochs, after onSnapshot: the full training state (what a checkpoint keeps to continue from). */
-  onState?(state: TrainState): void | Promise<void>;
-  signal?: AbortSignal;
-}
-
-/**
- * Train/test loss and accuracy from the logits of all rows, in float64 (cross-entropy by
- * log-sum-exp; hinge: max(0, 1 - s (z1 - z0)) with s = +1 for class 1, -1 for class 0; ties in
- * the argmax go to the first class, as tf.argMax does).
- */
-export function evaluate(epoch: number, logits: Float32Array, data: Pick<TrainData, 'labels' | 'classes' | 'trainIdx' | 'testIdx'>, loss: 'crossentropy' | 'hinge' = 'crossentropy'): EpochStats {
-  const C = data.classes;
-  const hinge = loss === 'hinge';
-  const over = (idx: Int32Array) => {
-    let total = 0;
-    let correct = 0;
-    for (const r of idx) {
-      let best = 0;
-      let mx = -Infinity;
-      for (let c = 0; c < C; c++) {
-        const z = logits[r * C + c];
-        if (z > mx) {
-          mx = z;
-          best = c;
-        }
-      }
-      if (hinge) {
-        const sign = data.labels[r] === 1 ? 1 : -1;
-        total += Math.max(0, 1 - sign * (logits[r * C + 1] - logits[r * C]));
-      } else {
-        let se = 0;
-        for (let c = 0; c < C; c++) se += Math.exp(logits[r * C + c] - mx);
-        total += mx + Math.log(se) - logits[r * C + data.labels[r]];
-      }
-      if (best === data.labels[r]) correct++;
-    }
-    return idx.length ? {loss: total / idx.length, acc: correct / idx.length} : {loss: NaN, acc: NaN};
-  };
-  const tr = over(data.trainIdx);
-  const te = over(data.testIdx);
-  return {epoch, trainLoss: tr.loss, trainAcc: tr.acc, testLoss: te.loss, testAcc: te.acc};
-}
-
-/** What `beginEpoch` needs from an engine: its parameters, and logits (and every layer when `capture`) of all rows. */
-export interface EpochContext {
-  cfg: Pick<TrainConfig, 'epochs' | 'evalEvery' | 'lr'>;
-  snapshots: Set<number>;
-  lossKind: 'crossentropy' | 'hinge';
-  data: Pick<TrainData, 'labels' | 'classes' | 'trainIdx' | 'testIdx'>;
-  hooks: TrainHooks;
-  readParams(): Promise<Float32Array>;
-  evaluateAll(capture: boolean): Promise<{logits: Float32Array; acts: Float32Array[]}>;
-  /**
-   * The engine's training state at the start of this epoch (before its minibatch order is drawn),
-   * given the parameters `theta`: optimizer slots and step, and the minibatch-order generator.
-   * Every engine provides it, and takes it back as `start` to continue bit for bit.
-   */
-  state(epoch: number, theta: Float32Array): Promise<TrainState>;
-}
-
-/**
- * The start of epoch `epoch` (0..E) for every training engine: a turn for signal handlers and
- * progress, the interruption check, and at scheduled epochs the evaluation (`onEval`), the
- * snapshot (`onSnapshot`), the training state (`onState`) and the parameters. `theta` is set at
- * snapshot epochs and at E.
- */
-export async function beginEpoch(epoch: number, ctx: EpochContext): Promise<{capture: boolean; theta: Float32Array | null}> {
-  const {cfg, hooks} = ctx;
-  const E = cfg.epochs;
-  // WASM kernels resolve without yielding: give signal handlers and progress a turn
-  await new Promise((r) => setImmediate(r));
-  if (hooks.signal?.aborted) throw new StageError('train', `interrupted at epoch ${epoch}`);
-  const capture = ctx.snapshots.has(epoch);
-  const theta = capture || epoch === E ? await ctx.readParams() : null;
-  if (capture || epoch === E || epoch % (cfg.evalEvery ?? 1) === 0) {
-    const evald = await ctx.evaluateAll(capture);
-    const stats = evaluate(epoch, evald.logits, ctx.data, ctx.lossKind);
-    if (!Number.isFinite(stats.trainLoss)) {
-      throw new StageError('train', `training loss became ${stats.trainLoss} at epoch ${epoch}; lower train.lr (now ${cfg.lr}) or check the data`);
-    }
-    hooks.onEval(stats);
-    if (capture) {
-      await hooks.onSnapshot(epoch, evald.acts, theta!);
-      if (hooks.onState) await hooks.onState(await ctx.state(epoch, theta!));
-    }
-  }
-  return {capture, theta};
-}
 
 /** Float budget of one evaluation pass (all layers' activations of a chunk of rows); larger evaluation sets are run in chunks. */
 const EVAL_FLOATS = 64 * 1024 * 1024;
@@ -241,4 +139,13 @@ export async function trainModel(tf: Tf, plan: ModelPlan, data: TrainData, cfg: 
     tf.dispose(params);
     optimizer.dispose();
   }
+}
+
+/** The tfjs training loop as a TrainEngine on an already loaded tfjs (its backend is the id). */
+export function tfjsEngine(tf: Tf): TrainEngine {
+  return {
+    name: 'tfjs',
+    id: `tfjs ${tf.getBackend()}`,
+    train: (plan, data, cfg, seed, snapshots, hooks, start) => trainModel(tf, plan, data, cfg, seed, snapshots, hooks, start),
+  };
 }

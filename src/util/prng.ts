@@ -25,10 +25,8 @@ function splitmix32(state: {s: number}): number {
 
 /** xoshiro128** generator with helpers for the distributions tdlab needs. */
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  /** State words a, b, c, d (in a typed array: as object fields, values >= 2^31 would be boxed on every step). */
+  private readonly s = new Uint32Array(4);
   private spareNormal: number | null = null;
 
   /** A stream for `seed` and a purpose `label` (e.g. 'init', 'shuffle', 'split'). */
@@ -36,24 +34,26 @@ export class Rng {
     const st = {s: (Math.trunc(seed) ^ fnv1a(label)) >>> 0};
     // mix the high part of large seeds too
     st.s = (st.s ^ Math.trunc(seed / 4294967296)) >>> 0;
-    this.a = splitmix32(st);
-    this.b = splitmix32(st);
-    this.c = splitmix32(st);
-    this.d = splitmix32(st);
-    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+    const s = this.s;
+    s[0] = splitmix32(st);
+    s[1] = splitmix32(st);
+    s[2] = splitmix32(st);
+    s[3] = splitmix32(st);
+    if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
   }
 
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.b << 9) >>> 0;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    this.a >>>= 0; this.b >>>= 0; this.c >>>= 0; this.d >>>= 0;
+    const s = this.s;
+    const b = s[1];
+    const result = Math.imul(rotl(Math.imul(b, 5) >>> 0, 7), 9) >>> 0;
+    const t = b << 9;
+    s[2] ^= s[0];
+    s[3] ^= b;
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
     return result;
   }
 
@@ -62,7 +62,8 @@ export class Rng {
    * null), for checkpoints: `setState` on a fresh generator continues the same stream exactly.
    */
   getState(): number[] {
-    return this.spareNormal === null ? [this.a, this.b, this.c, this.d] : [this.a, this.b, this.c, this.d, this.spareNormal];
+    const [a, b, c, d] = this.s;
+    return this.spareNormal === null ? [a, b, c, d] : [a, b, c, d, this.spareNormal];
   }
 
   /** Continues the stream of a `getState()`. */
@@ -70,7 +71,7 @@ export class Rng {
     if ((state.length !== 4 && state.length !== 5) || state.slice(0, 4).some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
       throw new Error(`not a generator state: [${state.join(', ')}]`);
     }
-    [this.a, this.b, this.c, this.d] = state;
+    this.s.set(state.slice(0, 4));
     this.spareNormal = state.length === 5 ? state[4] : null;
     return this;
   }

@@ -1,7 +1,7 @@
 import type {TrainConfig} from '../../config/schema.js';
 import {webgpuDevice} from '../../backend/webgpu.js';
 import type {TrainData} from '../../data/types.js';
-import type {TrainHooks} from '../loop.js';
+import type {TrainHooks} from '../engine.js';
 import type {TrainState} from '../state.js';
 import type {ModelPlan} from '../../model/plan.js';
 import {WebGPUEngine, type EngineCounters} from './engine.js';

@@ -609,8 +609,12 @@ static void welford(Net *net) {
   }
 }
 
-/* One optimizer step on rows perm[r0 .. r0 + len) (already dataset row indices); `s` = step within the epoch. */
-static void train_batch(Net *net, int r0, int len, int s) {
+/*
+ * The gradient of the minibatch perm[r0 .. r0 + len) (dataset row indices) into net->grad:
+ * cross-entropy (or hinge) gradient (Welford-accumulated when gsOn), then + l2 W on hidden
+ * weights. `s` = step within the epoch (its dropout streams).
+ */
+static void batch_grad(Net *net, int r0, int len, int s) {
   const int D = net->D, nl = net->nLayers;
   for (int r = 0; r < len; r++) {
     const int row = net->perm[r0 + r];
@@ -676,6 +680,10 @@ static void train_batch(Net *net, int r0, int len, int s) {
       for (int i = 0; i < ly->in * ly->out; i++) g[i] = g[i] + wt[i] * net->l2;
     }
   }
+}
+
+/* The optimizer update of step `s` of the epoch from net->grad. */
+static void apply_update(Net *net, int s) {
   net->job.kind = JOB_UPDATE;
   net->job.step = s;
   if (net->nThreads > 1 && net->P >= net->minPar / 64) parallel(net);
@@ -691,7 +699,8 @@ void train_epoch(Net *net, int steps) {
   for (int s = 0; s < steps; s++) {
     const int r0 = s * net->batch;
     const int len = net->nTrain - r0 < net->batch ? net->nTrain - r0 : net->batch;
-    train_batch(net, r0, len, s);
+    batch_grad(net, r0, len, s);
+    apply_update(net, s);
   }
 }
 
@@ -741,6 +750,14 @@ int struct_sizes(void) { return (int)sizeof(Net) * 1000 + (int)sizeof(Layer); }
 /* y = act(x) over n floats (the accuracy benchmark and tests call it). */
 EXPORT(act_apply)
 void act_apply(int act, float *dst, const float *src, int n) { apply_act(act, dst, src, n); }
+
+/* The gradient (cross-entropy or hinge, + L2) of the rows perm[0 .. len) at step 0 of the epoch's tables, without an update. */
+EXPORT(gradient)
+void gradient(Net *net, int len) { batch_grad(net, 0, len, 0); }
+
+/* The update of step 0 of the epoch's tables from net->grad as the driver wrote it. */
+EXPORT(update)
+void update(Net *net) { apply_update(net, 0); }
 
 /* C = A B for the GEMM benchmark: A(i,k) = A[i ars + k acs], B(k,j) = B[k brs + j bcs]. */
 EXPORT(gemm_test)

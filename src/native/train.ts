@@ -15,6 +15,8 @@ export {TRAIN_WASM_SHA256};
 export interface TrainExports {
   train_epoch(net: number, steps: number): void;
   eval_rows(net: number, r0: number, n: number, capture: number): void;
+  gradient(net: number, len: number): void;
+  update(net: number): void;
   worker_loop(net: number, t: number): void;
   stop_workers(net: number): void;
   act_apply(act: number, dst: number, src: number, n: number): void;

@@ -8,9 +8,9 @@ import type {TrainData} from '../../data/types.js';
 import type {TrainEngine, TrainHooks} from '../engine.js';
 import type {TrainState} from '../state.js';
 import {evaluate} from '../evaluate.js';
-import {layerGradStats} from '../grad-stats.js';
+import {layerGradStats, type LayerGradStats} from '../grad-stats.js';
 import {learningRate} from '../lr.js';
-import {initParams, type ModelPlan} from '../../model/plan.js';
+import {initParams, type ModelPlan, type PlannedLayer} from '../../model/plan.js';
 import {ACT, Arena, DECAY, KIND, LAYER_FIELDS, NET_FIELDS, OPT, fieldOffset, writeStruct, type NetField} from './layout.js';
 
 /**
@@ -62,161 +62,272 @@ export const fusedEngine: TrainEngine = {
 
 const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 
-async function trainFused(plan: ModelPlan, data: TrainData, cfg: TrainConfig, seed: number, snapshots: number[], hooks: TrainHooks, start?: TrainState): Promise<Float32Array> {
-  const problem = fusedPlanProblem(plan) ?? fusedUnavailable();
-  if (problem) throw new StageError('train', `train.engine fused: ${problem}; use train.engine: tfjs`);
-  const E = cfg.epochs;
-  const lossKind = cfg.loss ?? 'crossentropy';
-  if (lossKind === 'hinge' && data.classes !== 2) throw new StageError('train', `train.loss hinge needs 2 classes, the dataset has ${data.classes}; use crossentropy`);
-  const layers = plan.layers;
-  const nl = layers.length;
-  const D = plan.inputShape[0];
-  const {n: N, classes: C} = data;
-  const P = plan.numParams;
-  const nTrain = data.trainIdx.length;
-  const B = Math.max(1, Math.min(cfg.batchSize, nTrain));
-  const stepsPerEpoch = Math.ceil(nTrain / cfg.batchSize);
-  const adam = cfg.optimizer === 'adam' || cfg.optimizer === 'adamw';
-  const opt = adam ? OPT.adam : cfg.momentum > 0 ? OPT.momentum : OPT.sgd;
-  const wd = cfg.weightDecay ?? 0;
-  // as src/train/optimizer.ts: one flat vector (p - (p mask) lr wd) up to 262144 parameters, per tensor (p (1 - lr wd)) above
-  const decay = wd > 0 ? (P <= 262144 ? DECAY.flat : DECAY.tensor) : DECAY.none;
-  const drops = layers.filter((l) => l.type === 'dropout');
-  const widths = layers.map((l) => l.width);
-  const maxW = Math.max(...widths);
-  const chunk = Math.max(1, Math.min(N, Math.floor(EVAL_FLOATS / widths.reduce((a, b) => a + b, 0))));
-  const T = fusedThreads(plan, cfg);
-  const gradStats = cfg.gradientStats && snapshots.length > 0;
-  let packStride = 0;
-  for (const l of layers) {
-    if (l.type !== 'dense') continue;
-    const fanIn = l.params[0].fanIn;
-    packStride = Math.max(packStride, fanIn * pad8(l.width), B * pad8(l.width), l.width * pad8(fanIn));
-  }
+export interface FusedNetOptions {
+  seed: number;
+  /** Worker threads in all (default: fusedThreads). */
+  threads?: number;
+  /** Allocate the Welford moments for gradient statistics. */
+  gradStats?: boolean;
+  /** Start from this state instead of the seeded initialisation. */
+  start?: TrainState;
+}
 
-  // ---- memory layout
-  const mod = trainModule();
-  const probe = new WebAssembly.Memory({initial: 2, maximum: 2, shared: true});
-  const heapBase = Number((new WebAssembly.Instance(mod, {env: {memory: probe}}).exports as unknown as TrainExports).__heap_base.value);
-  const a = new Arena(heapBase);
-  const at = {
-    net: a.alloc(4 * NET_FIELDS.length),
-    layers: a.alloc(4 * LAYER_FIELDS.length * nl),
-    X: a.floats(N * D),
-    labels: a.alloc(4 * N),
-    theta: a.floats(P),
-    grad: a.floats(P),
-    m: a.floats(opt === OPT.sgd ? 0 : P),
-    v: a.floats(adam ? P : 0),
-    wmean: a.doubles(gradStats ? P : 0),
-    wm2: a.doubles(gradStats ? P : 0),
-    perm: a.alloc(4 * nTrain),
-    stepF: a.floats(4 * stepsPerEpoch),
-    stepRng: a.alloc(16 * stepsPerEpoch * drops.length),
-    dropRate: a.doubles(drops.length),
-    Xb: a.floats(B * D),
-    Yb: a.alloc(4 * B),
-    dA: a.floats(B * maxW),
-    dB: a.floats(B * maxW),
-    logits: a.floats(chunk * C),
-    pack: a.floats(packStride * T),
-    layer: layers.map((l) => ({Z: a.floats(B * l.width), H: a.floats(B * l.width), mask: l.type === 'dropout' ? a.floats(B * l.width) : 0, E: a.floats(chunk * l.width)})),
-    stacks: Array.from({length: T - 1}, () => a.alloc(STACK_BYTES)),
-  };
-  const pages = Math.ceil(a.next / PAGE);
-  const memory = new WebAssembly.Memory({initial: pages, maximum: pages, shared: true});
-  const buf = memory.buffer;
-  const f32 = new Float32Array(buf);
-  const i32 = new Int32Array(buf);
-  const f64 = new Float64Array(buf);
-  const u32 = new Uint32Array(buf);
-  const ex = instantiate(memory);
-  if (ex.struct_sizes() !== 4 * NET_FIELDS.length * 1000 + 4 * LAYER_FIELDS.length) throw new Error('fused engine: src/train/fused/layout.ts does not match the module (rebuild with scripts/build-wasm.sh)');
+/**
+ * One network in a shared WebAssembly memory: parameters, optimizer state, the dataset, and
+ * every buffer the kernels use (laid out once), plus its worker threads. `trainFused` drives it
+ * epoch by epoch; tests call `gradient` and `update` directly.
+ */
+export class FusedNet {
+  readonly threads: number;
+  /** Views of the parameters and the optimizer slots (Adam m, v; SGD velocity) in the shared memory. */
+  readonly theta: Float32Array;
+  readonly slots: Float32Array[];
+  readonly stepsPerEpoch: number;
+  private readonly ex: TrainExports;
+  private readonly memory: WebAssembly.Memory;
+  private readonly at;
+  private readonly f32: Float32Array;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  private readonly widths: number[];
+  private readonly chunk: number;
+  private readonly drops: PlannedLayer[];
+  private readonly adam: boolean;
+  private readonly decay: number;
+  private readonly workers: Worker[] = [];
 
-  // ---- contents
-  f32.set(data.x.subarray(0, N * D), at.X / 4);
-  i32.set(data.labels.subarray(0, N), at.labels / 4);
-  const theta = f32.subarray(at.theta / 4, at.theta / 4 + P);
-  const slotViews = opt === OPT.adam ? [at.m, at.v] : opt === OPT.momentum ? [at.m] : [];
-  const slots = slotViews.map((off) => f32.subarray(off / 4, off / 4 + P));
-  theta.set(start ? start.params : initParams(plan, seed));
-  if (start) {
-    if (start.slots.length !== slots.length) throw new StageError('train', `the optimizer state has ${start.slots.length} slots; ${cfg.optimizer} needs ${slots.length}`);
-    slots.forEach((s, i) => s.set(start.slots[i]));
-  }
-  drops.forEach((l, d) => (f64[at.dropRate / 8 + d] = l.options?.rate ?? 0));
-  layers.forEach((l, i) => {
-    const dense = l.type === 'dense';
-    const rate = l.options?.rate ?? 0;
-    writeStruct(buf, at.layers + 4 * LAYER_FIELDS.length * i, LAYER_FIELDS, {
-      kind: dense ? KIND.dense : KIND.dropout,
-      in: i === 0 ? D : widths[i - 1],
-      out: l.width,
-      act: l.kind === 'output' ? ACT.linear : ACT[l.activation as keyof typeof ACT],
-      w: dense ? l.params[0].offset : 0,
-      b: dense ? l.params[1].offset : 0,
-      l2: dense && l.kind === 'hidden' ? 1 : 0,
-      decay: dense ? 1 : 0,
-      rate,
-      keep: Math.fround(1 / (1 - rate)),
-      drop: dense ? 0 : drops.indexOf(l),
-      ...at.layer[i],
+  constructor(private readonly plan: ModelPlan, private readonly data: TrainData, private readonly cfg: TrainConfig, private readonly opts: FusedNetOptions) {
+    const problem = fusedPlanProblem(plan) ?? fusedUnavailable();
+    if (problem) throw new StageError('train', `train.engine fused: ${problem}; use train.engine: tfjs`);
+    const lossKind = cfg.loss ?? 'crossentropy';
+    if (lossKind === 'hinge' && data.classes !== 2) throw new StageError('train', `train.loss hinge needs 2 classes, the dataset has ${data.classes}; use crossentropy`);
+    const layers = plan.layers;
+    const nl = layers.length;
+    const D = plan.inputShape[0];
+    const {n: N, classes: C} = data;
+    const P = plan.numParams;
+    const nTrain = data.trainIdx.length;
+    const B = Math.max(1, Math.min(cfg.batchSize, nTrain));
+    const steps = (this.stepsPerEpoch = Math.ceil(nTrain / cfg.batchSize));
+    const adam = (this.adam = cfg.optimizer === 'adam' || cfg.optimizer === 'adamw');
+    const opt = adam ? OPT.adam : cfg.momentum > 0 ? OPT.momentum : OPT.sgd;
+    const wd = cfg.weightDecay ?? 0;
+    // as src/train/optimizer.ts: one flat vector (p - (p mask) lr wd) up to 262144 parameters, per tensor (p (1 - lr wd)) above
+    const decay = (this.decay = wd > 0 ? (P <= 262144 ? DECAY.flat : DECAY.tensor) : DECAY.none);
+    const drops = (this.drops = layers.filter((l) => l.type === 'dropout'));
+    const widths = (this.widths = layers.map((l) => l.width));
+    const maxW = Math.max(...widths);
+    const chunk = (this.chunk = Math.max(1, Math.min(N, Math.floor(EVAL_FLOATS / widths.reduce((a, b) => a + b, 0)))));
+    const T = (this.threads = opts.threads ?? fusedThreads(plan, cfg));
+    const gradStats = opts.gradStats ?? false;
+    let packStride = 0;
+    for (const l of layers) {
+      if (l.type !== 'dense') continue;
+      const fanIn = l.params[0].fanIn;
+      packStride = Math.max(packStride, fanIn * pad8(l.width), B * pad8(l.width), l.width * pad8(fanIn));
+    }
+
+    // ---- layout
+    const mod = trainModule();
+    const probe = new WebAssembly.Memory({initial: 2, maximum: 2, shared: true});
+    const heapBase = Number((new WebAssembly.Instance(mod, {env: {memory: probe}}).exports as unknown as TrainExports).__heap_base.value);
+    const a = new Arena(heapBase);
+    const at = (this.at = {
+      net: a.alloc(4 * NET_FIELDS.length),
+      layers: a.alloc(4 * LAYER_FIELDS.length * nl),
+      X: a.floats(N * D),
+      labels: a.alloc(4 * N),
+      theta: a.floats(P),
+      grad: a.floats(P),
+      m: a.floats(opt === OPT.sgd ? 0 : P),
+      v: a.floats(adam ? P : 0),
+      wmean: a.doubles(gradStats ? P : 0),
+      wm2: a.doubles(gradStats ? P : 0),
+      perm: a.alloc(4 * nTrain),
+      stepF: a.floats(4 * Math.max(1, steps)),
+      stepRng: a.alloc(16 * Math.max(1, steps) * drops.length),
+      dropRate: a.doubles(drops.length),
+      Xb: a.floats(B * D),
+      Yb: a.alloc(4 * B),
+      dA: a.floats(B * maxW),
+      dB: a.floats(B * maxW),
+      logits: a.floats(chunk * C),
+      pack: a.floats(packStride * T),
+      layer: layers.map((l) => ({Z: a.floats(B * l.width), H: a.floats(B * l.width), mask: l.type === 'dropout' ? a.floats(B * l.width) : 0, E: a.floats(chunk * l.width)})),
+      stacks: Array.from({length: T - 1}, () => a.alloc(STACK_BYTES)),
     });
-  });
-  const netValues: Partial<Record<NetField, number>> = {
-    nLayers: nl, L: at.layers, D, C, N, P, X: at.X, labels: at.labels,
-    theta: at.theta, grad: at.grad, m: at.m, v: at.v, wmean: at.wmean, wm2: at.wm2,
-    loss: lossKind === 'hinge' ? 1 : 0, opt, decay,
-    beta1: cfg.beta1, omb1: 1 - cfg.beta1, beta2: cfg.beta2, omb2: 1 - cfg.beta2, eps: cfg.epsilon, mom: cfg.momentum, l2: cfg.l2,
-    batch: cfg.batchSize, perm: at.perm, nTrain, stepF: at.stepF, stepRng: at.stepRng, nDrop: drops.length, dropRate: at.dropRate,
-    Xb: at.Xb, Yb: at.Yb, dA: at.dA, dB: at.dB, logits: at.logits, chunk, pack: at.pack, packStride,
-    nThreads: T, minPar: MIN_PARALLEL_MACS,
-  };
-  writeStruct(buf, at.net, NET_FIELDS, netValues);
-  const setNet = (name: NetField, value: number) => (i32[(at.net + fieldOffset(NET_FIELDS, name)) / 4] = value);
-  const getNet = (name: NetField) => i32[(at.net + fieldOffset(NET_FIELDS, name)) / 4];
+    const pages = Math.ceil(a.next / PAGE);
+    const memory = (this.memory = new WebAssembly.Memory({initial: pages, maximum: pages, shared: true}));
+    const buf = memory.buffer;
+    this.f32 = new Float32Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.f64 = new Float64Array(buf);
+    this.u32 = new Uint32Array(buf);
+    const ex = (this.ex = instantiate(memory));
+    if (ex.struct_sizes() !== 4 * NET_FIELDS.length * 1000 + 4 * LAYER_FIELDS.length) throw new Error('fused engine: src/train/fused/layout.ts does not match the module (rebuild with scripts/build-wasm.sh)');
 
-  // ---- threads
-  const workers: Worker[] = [];
-  try {
-    for (let t = 1; t < T; t++) {
-      const w = new Worker(new URL('./worker.js', import.meta.url), {workerData: {module: mod, memory, net: at.net, thread: t, stackTop: at.stacks[t - 1] + STACK_BYTES}});
-      workers.push(w);
+    // ---- contents
+    this.f32.set(data.x.subarray(0, N * D), at.X / 4);
+    this.i32.set(data.labels.subarray(0, N), at.labels / 4);
+    this.theta = this.f32.subarray(at.theta / 4, at.theta / 4 + P);
+    this.slots = (opt === OPT.adam ? [at.m, at.v] : opt === OPT.momentum ? [at.m] : []).map((off) => this.f32.subarray(off / 4, off / 4 + P));
+    const start = opts.start;
+    this.theta.set(start ? start.params : initParams(plan, opts.seed));
+    if (start) {
+      if (start.slots.length !== this.slots.length) throw new StageError('train', `the optimizer state has ${start.slots.length} slots; ${cfg.optimizer} needs ${this.slots.length}`);
+      this.slots.forEach((sl, i) => sl.set(start.slots[i]));
+    }
+    drops.forEach((l, d) => (this.f64[at.dropRate / 8 + d] = l.options?.rate ?? 0));
+    layers.forEach((l, i) => {
+      const dense = l.type === 'dense';
+      const rate = l.options?.rate ?? 0;
+      writeStruct(buf, at.layers + 4 * LAYER_FIELDS.length * i, LAYER_FIELDS, {
+        kind: dense ? KIND.dense : KIND.dropout,
+        in: i === 0 ? D : widths[i - 1],
+        out: l.width,
+        act: l.kind === 'output' ? ACT.linear : ACT[l.activation as keyof typeof ACT],
+        w: dense ? l.params[0].offset : 0,
+        b: dense ? l.params[1].offset : 0,
+        l2: dense && l.kind === 'hidden' ? 1 : 0,
+        decay: dense ? 1 : 0,
+        rate,
+        keep: Math.fround(1 / (1 - rate)),
+        drop: dense ? 0 : drops.indexOf(l),
+        ...at.layer[i],
+      });
+    });
+    writeStruct(buf, at.net, NET_FIELDS, {
+      nLayers: nl, L: at.layers, D, C, N, P, X: at.X, labels: at.labels,
+      theta: at.theta, grad: at.grad, m: at.m, v: at.v, wmean: at.wmean, wm2: at.wm2,
+      loss: lossKind === 'hinge' ? 1 : 0, opt, decay,
+      // float32 of each float64 scalar, as tfjs rounds scalar operands
+      beta1: cfg.beta1, omb1: 1 - cfg.beta1, beta2: cfg.beta2, omb2: 1 - cfg.beta2, eps: cfg.epsilon, mom: cfg.momentum, l2: cfg.l2,
+      batch: cfg.batchSize, perm: at.perm, nTrain, stepF: at.stepF, stepRng: at.stepRng, nDrop: drops.length, dropRate: at.dropRate,
+      Xb: at.Xb, Yb: at.Yb, dA: at.dA, dB: at.dB, logits: at.logits, chunk, pack: at.pack, packStride,
+      nThreads: T, minPar: MIN_PARALLEL_MACS,
+    });
+  }
+
+  /** Starts the worker threads (returns when every one is running). */
+  async startWorkers(): Promise<void> {
+    for (let t = 1; t < this.threads; t++) {
+      const w = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: {module: trainModule(), memory: this.memory, net: this.at.net, thread: t, stackTop: this.at.stacks[t - 1] + STACK_BYTES},
+      });
+      this.workers.push(w);
       await new Promise<void>((resolve, reject) => {
         w.once('online', resolve);
         w.once('error', reject);
       });
     }
+  }
 
+  async close(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
+  }
+
+  private field(name: NetField): number {
+    return (this.at.net + fieldOffset(NET_FIELDS, name)) / 4;
+  }
+
+  /** Logits of all rows and (with `capture`) every layer's activations (the output layer as softmax). */
+  evaluateAll(capture: boolean): {logits: Float32Array; acts: Float32Array[]} {
+    const {data, widths, chunk, at, f32} = this;
+    const C = data.classes;
+    const logits = new Float32Array(data.n * C);
+    const acts = capture ? widths.map((w) => new Float32Array(data.n * w)) : [];
+    for (let r0 = 0; r0 < data.n; r0 += chunk) {
+      const len = Math.min(chunk, data.n - r0);
+      this.ex.eval_rows(at.net, r0, len, capture ? 1 : 0);
+      logits.set(f32.subarray(at.logits / 4, at.logits / 4 + len * C), r0 * C);
+      acts.forEach((out, i) => out.set(f32.subarray(at.layer[i].E / 4, at.layer[i].E / 4 + len * widths[i]), r0 * widths[i]));
+    }
+    return {logits, acts};
+  }
+
+  /**
+   * The per-step tables of `steps` steps from optimizer step `step` (0-based, over the run) at
+   * learning rate `lr`: Adam's lr / bc1 and bc2, the decay factor, the dropout streams' states.
+   */
+  private stepTables(steps: number, step: number, lr: number): void {
+    const {cfg, drops, at} = this;
+    const wd = cfg.weightDecay ?? 0;
+    const stepF = this.f32.subarray(at.stepF / 4, at.stepF / 4 + 4 * steps);
+    for (let s = 0; s < steps; s++) {
+      const t = step + s + 1;
+      stepF[4 * s] = this.adam ? lr / (1 - Math.pow(cfg.beta1, t)) : lr;
+      stepF[4 * s + 1] = this.adam ? 1 - Math.pow(cfg.beta2, t) : 0;
+      stepF[4 * s + 2] = this.decay === DECAY.flat ? lr * wd : 1 - lr * wd;
+      drops.forEach((l, d) => {
+        if ((l.options?.rate ?? 0) > 0) this.u32.set(new Rng(this.opts.seed, `dropout/${l.name}/${step + s}`).getState().slice(0, 4), at.stepRng / 4 + 4 * (s * drops.length + d));
+      });
+    }
+  }
+
+  /**
+   * One epoch: minibatches of `rows` (dataset row indices, in order), starting at optimizer step
+   * `step`, at learning rate `lr`; with `gradStats`, the Welford moments of its minibatch gradients.
+   */
+  trainEpoch(rows: Int32Array, step: number, lr: number, gradStats: boolean): void {
+    const {at, f64} = this;
+    this.i32.set(rows, at.perm / 4);
+    this.stepTables(this.stepsPerEpoch, step, lr);
+    const P = this.plan.numParams;
+    if (gradStats) {
+      f64.fill(0, at.wmean / 8, at.wmean / 8 + P);
+      f64.fill(0, at.wm2 / 8, at.wm2 / 8 + P);
+      this.i32[this.field('gsCount')] = 0;
+    }
+    this.i32[this.field('gsOn')] = gradStats ? 1 : 0;
+    this.ex.train_epoch(at.net, this.stepsPerEpoch);
+    this.i32[this.field('gsOn')] = 0;
+  }
+
+  /** Per-layer gradient statistics of the last epoch trained with gradStats, at the epoch's starting weights `theta`. */
+  gradStats(theta: Float32Array): LayerGradStats[] {
+    const {at, f64} = this;
+    const P = this.plan.numParams;
+    return layerGradStats(this.plan, this.i32[this.field('gsCount')], f64.subarray(at.wmean / 8, at.wmean / 8 + P), f64.subarray(at.wm2 / 8, at.wm2 / 8 + P), theta);
+  }
+
+  /** The gradient the optimizer would see for the minibatch `rows` at optimizer step `step` (dropout streams): loss + L2. */
+  gradient(rows: Int32Array, step: number): Float32Array {
+    this.i32.set(rows, this.at.perm / 4);
+    this.stepTables(1, step, 0);
+    this.ex.gradient(this.at.net, rows.length);
+    return this.f32.slice(this.at.grad / 4, this.at.grad / 4 + this.plan.numParams);
+  }
+
+  /** One optimizer update from gradient `g` as optimizer step `step` (0-based) at learning rate `lr`. */
+  update(g: Float32Array, step: number, lr: number): void {
+    this.f32.set(g, this.at.grad / 4);
+    this.stepTables(1, step, lr);
+    this.ex.update(this.at.net);
+  }
+}
+
+async function trainFused(plan: ModelPlan, data: TrainData, cfg: TrainConfig, seed: number, snapshots: number[], hooks: TrainHooks, start?: TrainState): Promise<Float32Array> {
+  const E = cfg.epochs;
+  const lossKind = cfg.loss ?? 'crossentropy';
+  const net = new FusedNet(plan, data, cfg, {seed, start, gradStats: cfg.gradientStats && snapshots.length > 0});
+  try {
+    await net.startWorkers();
     const snapSet = new Set(snapshots);
     const rng = new Rng(seed, 'shuffle');
+    const nTrain = data.trainIdx.length;
     let step = start?.step ?? 0;
     const epoch0 = start?.epoch ?? 0;
-    if (start) rng.setState(start.rng);
-
-    /** Logits of all rows and (with `capture`) every layer's activations (the output layer as softmax). */
-    const evaluateAll = (capture: boolean) => {
-      const logits = new Float32Array(N * C);
-      const acts = capture ? widths.map((w) => new Float32Array(N * w)) : [];
-      for (let r0 = 0; r0 < N; r0 += chunk) {
-        const len = Math.min(chunk, N - r0);
-        ex.eval_rows(at.net, r0, len, capture ? 1 : 0);
-        logits.set(f32.subarray(at.logits / 4, at.logits / 4 + len * C), r0 * C);
-        acts.forEach((out, i) => out.set(f32.subarray(at.layer[i].E / 4, at.layer[i].E / 4 + len * widths[i]), r0 * widths[i]));
-      }
-      return {logits, acts};
-    };
-
-    const stepF = f32.subarray(at.stepF / 4, at.stepF / 4 + 4 * stepsPerEpoch);
-    const perm = i32.subarray(at.perm / 4, at.perm / 4 + nTrain);
+    if (start) rng.setState(start.rng); // the minibatch order continues the run's stream
+    const rows = new Int32Array(nTrain);
     for (let epoch = epoch0; epoch <= E; epoch++) {
       // one call per epoch: give signal handlers and progress a turn in between
       await new Promise((r) => setImmediate(r));
       if (hooks.signal?.aborted) throw new StageError('train', `interrupted at epoch ${epoch}`);
       const capture = snapSet.has(epoch);
-      const thetaNow = capture || epoch === E ? theta.slice() : null;
+      const thetaNow = capture || epoch === E ? net.theta.slice() : null;
       if (capture || epoch === E || epoch % (cfg.evalEvery ?? 1) === 0) {
-        const evald = evaluateAll(capture);
+        const evald = net.evaluateAll(capture);
         const stats = evaluate(epoch, evald.logits, data, lossKind);
         if (!Number.isFinite(stats.trainLoss)) {
           throw new StageError('train', `training loss became ${stats.trainLoss} at epoch ${epoch}; lower train.lr (now ${cfg.lr}) or check the data`);
@@ -224,40 +335,19 @@ async function trainFused(plan: ModelPlan, data: TrainData, cfg: TrainConfig, se
         hooks.onEval(stats, evald.logits);
         if (capture) {
           await hooks.onSnapshot(epoch, evald.acts, thetaNow!);
-          if (hooks.onState) await hooks.onState({epoch, step, params: thetaNow!, slots: slots.map((s) => s.slice()), rng: rng.getState()});
+          if (hooks.onState) await hooks.onState({epoch, step, params: thetaNow!, slots: net.slots.map((s) => s.slice()), rng: rng.getState()});
         }
       }
       if (epoch === E) return thetaNow!;
-
-      // the epoch's minibatch order (dataset rows), per-step scalars and dropout streams
-      const p = rng.permutation(nTrain);
-      for (let i = 0; i < nTrain; i++) perm[i] = data.trainIdx[p[i]];
-      const lr = learningRate(cfg, epoch);
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        const t = step + s + 1;
-        stepF[4 * s] = adam ? lr / (1 - Math.pow(cfg.beta1, t)) : lr;
-        stepF[4 * s + 1] = adam ? 1 - Math.pow(cfg.beta2, t) : 0;
-        stepF[4 * s + 2] = decay === DECAY.flat ? lr * wd : 1 - lr * wd;
-        drops.forEach((l, d) => {
-          if ((l.options?.rate ?? 0) > 0) u32.set(new Rng(seed, `dropout/${l.name}/${step + s}`).getState().slice(0, 4), at.stepRng / 4 + 4 * (s * drops.length + d));
-        });
-      }
-      const stats = capture && cfg.gradientStats;
-      if (stats) {
-        f64.fill(0, at.wmean / 8, at.wmean / 8 + P);
-        f64.fill(0, at.wm2 / 8, at.wm2 / 8 + P);
-        setNet('gsCount', 0);
-        setNet('gsOn', 1);
-      }
-      ex.train_epoch(at.net, stepsPerEpoch);
-      step += stepsPerEpoch;
-      if (stats) {
-        setNet('gsOn', 0);
-        hooks.onGradStats(epoch, layerGradStats(plan, getNet('gsCount'), f64.subarray(at.wmean / 8, at.wmean / 8 + P), f64.subarray(at.wm2 / 8, at.wm2 / 8 + P), thetaNow!));
-      }
+      const perm = rng.permutation(nTrain);
+      for (let i = 0; i < nTrain; i++) rows[i] = data.trainIdx[perm[i]];
+      const gradStats = capture && cfg.gradientStats;
+      net.trainEpoch(rows, step, learningRate(cfg, epoch), gradStats);
+      step += net.stepsPerEpoch;
+      if (gradStats) hooks.onGradStats(epoch, net.gradStats(thetaNow!));
     }
     throw new Error('unreachable');
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await net.close();
   }
 }

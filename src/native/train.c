@@ -62,10 +62,8 @@ typedef struct Job {
   const float *A; int ars, acs;   /* A(i, k) = A[i ars + k acs] */
   const float *B; int brs, bcs;   /* B(k, j) = B[k brs + j bcs] */
   int M, N, K;
-  float *C; int ldc;              /* output (or the partial-sum target) */
-  const float *bias;              /* added to every row before the activation, or 0 */
-  float *Z; int ldz;              /* also store pre-activations here (when C holds activations), or 0 */
-  int act;
+  float *C; int ldc;              /* output (partial sums between k blocks) */
+  const float *bias;              /* added to every row at the end, or 0 */
   int byRows;                     /* split M among threads (else N panels) */
   int n0, n1;                     /* JOB_UPDATE: element range of theta */
   int step;                       /* JOB_UPDATE: index into stepF */
@@ -143,31 +141,30 @@ static v exp4(v x) {
   return mul(mul(p, s1), s2);
 }
 
-/* e^x - 1 with full relative accuracy near 0: a polynomial for |x| <= 0.4, exp4(x) - 1 elsewhere. */
-static v expm14(v x) {
+/*
+ * e^y - 1 for y <= 0 with full relative accuracy near 0, branch-free: y = n ln2 + r, |r| <= ln2/2,
+ * e^y - 1 = 2^n expm1(r) + (2^n - 1) with expm1(r) = r + r^2 Q(r) (fit error 5e-9); 2^n - 1 is
+ * exact for n >= -24 and rounds to -1 below, where e^y - 1 = -1 in float32 anyway.
+ */
+static v expm1neg4(v y) {
+  y = vmax(y, splat(-30.0f));
+  const v n = wasm_f32x4_nearest(mul(y, splat(1.44269504088896341f)));
+  const v r = sub(sub(y, mul(n, splat(0.693359375f))), mul(n, splat(-2.12194440e-4f)));
   v q = splat(0.0001985487760975957f);
-  q = add(mul(q, x), splat(0.0013958258787170053f));
-  q = add(mul(q, x), splat(0.008333413861691952f));
-  q = add(mul(q, x), splat(0.04166611284017563f));
-  q = add(mul(q, x), splat(0.1666666567325592f));
-  q = add(mul(q, x), splat(0.5f));
-  v small = add(x, mul(mul(x, x), q));
-  v big = sub(exp4(x), splat(1.0f));
-  return sel(wasm_f32x4_le(vabs(x), splat(0.4f)), small, big);
+  q = add(mul(q, r), splat(0.0013958258787170053f));
+  q = add(mul(q, r), splat(0.008333413861691952f));
+  q = add(mul(q, r), splat(0.04166611284017563f));
+  q = add(mul(q, r), splat(0.1666666567325592f));
+  q = add(mul(q, r), splat(0.5f));
+  const v pm = add(r, mul(mul(r, r), q));
+  const v sc = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return add(mul(sc, pm), sub(sc, splat(1.0f)));
 }
 
-/* tanh(x): |x| <= 0.625: x + x^3 P(x^2) (relative error 5e-9 before rounding); else sign(x) (1 - 2 / (e^{2|x|} + 1)). */
+/* tanh(x) = sign(x) t, t = -m / (2 + m) with m = e^{-2|x|} - 1 (exact identity; no cancellation near 0). */
 static v tanh4(v x) {
-  v a = vabs(x);
-  v s = mul(a, a);
-  v p = splat(-0.0057189627550542355f);
-  p = add(mul(p, s), splat(0.020653124898672104f));
-  p = add(mul(p, s), splat(-0.05374465882778168f));
-  p = add(mul(p, s), splat(0.13331513106822968f));
-  p = add(mul(p, s), splat(-0.3333328664302826f));
-  v small = add(a, mul(mul(a, s), p));
-  v big = sub(splat(1.0f), dvd(splat(2.0f), add(exp4(add(a, a)), splat(1.0f))));
-  v t = sel(wasm_f32x4_le(a, splat(0.625f)), small, big);
+  const v m = expm1neg4(mul(vabs(x), splat(-2.0f)));
+  const v t = dvd(wasm_f32x4_neg(m), add(splat(2.0f), m));
   return wasm_v128_or(t, wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000))); /* sign of x (tanh(-0) = -0) */
 }
 
@@ -201,21 +198,9 @@ static v softplus4(v x) {
   return add(vmax(x, splat(0.0f)), l);
 }
 
+INLINE v relu4(v z) { return sel(wasm_f32x4_gt(z, splat(0.0f)), z, wasm_v128_and(z, wasm_f32x4_ne(z, z))); }
 INLINE v softsign4(v x) { return dvd(x, add(vabs(x), splat(1.0f))); }
-INLINE v elu4(v x) { return sel(wasm_f32x4_gt(x, splat(0.0f)), x, expm14(x)); }
-
-/* relu and elu: tf.relu / tf.elu keep x for x > 0. relu(NaN) = NaN as tf's max(x, 0) gives. */
-static v act4(int act, v z) {
-  switch (act) {
-    case ACT_TANH: return tanh4(z);
-    case ACT_RELU: return sel(wasm_f32x4_gt(z, splat(0.0f)), z, wasm_v128_and(z, wasm_f32x4_ne(z, z)));
-    case ACT_SIGMOID: return sigmoid4(z);
-    case ACT_SOFTSIGN: return softsign4(z);
-    case ACT_SOFTPLUS: return softplus4(z);
-    case ACT_ELU: return elu4(z);
-    default: return z;
-  }
-}
+INLINE v elu4(v x) { return sel(wasm_f32x4_gt(x, splat(0.0f)), x, expm1neg4(vmin(x, splat(0.0f)))); }
 
 /* d act / dz as src/model/activations.ts writes it (from z and h). */
 static v dact4(int act, v z, v h) {
@@ -269,32 +254,25 @@ INLINE void store_row(float *p, v c0, v c1, int n) {
   else { store_n(p, c0, n); if (n > 4) store_n(p + 4, c1, n - 4); }
 }
 
-/* Epilogue of one tile row (columns j..j+n-1): plus bias, Z = pre-activation, C = activation. */
+/* Epilogue of one tile row (columns j..j+n-1): plus bias, store. */
 INLINE void tile_row_out(const Job *jb, int row, int j, int n, v c0, v c1) {
-  float *crow = jb->C + row * jb->ldc + j;
   if (jb->bias) {
     /* bias has readable memory past its end (the driver pads every buffer) */
     c0 = add(c0, ld(jb->bias + j));
     c1 = add(c1, ld(jb->bias + j + 4));
   }
-  if (jb->Z) store_row(jb->Z + row * jb->ldz + j, c0, c1, n);
-  if (jb->act != ACT_LINEAR) {
-    c0 = act4(jb->act, c0);
-    if (n > 4) c1 = act4(jb->act, c1);
-  }
-  store_row(crow, c0, c1, n);
+  store_row(jb->C + row * jb->ldc + j, c0, c1, n);
 }
 
 /*
  * Rows [i0, i1) x panels [p0, p1) of the product, with packed B at `pk` (panel p at pk + p K NR).
- * When Z is set, partial sums of earlier k blocks are kept in Z (the final pass writes Z = sum +
- * bias and C = act(Z)); otherwise in C.
+ * Partial sums of earlier k blocks are kept in C (exact float32 values, reloaded).
  */
 static void gemm_part(const Job *jb, const float *pk, int i0, int i1, int p0, int p1) {
   const int K = jb->K, N = jb->N, ars = jb->ars, acs = jb->acs;
   const float *A = jb->A;
-  float *part = jb->Z ? jb->Z : jb->C;
-  const int ldp = jb->Z ? jb->ldz : jb->ldc;
+  float *part = jb->C;
+  const int ldp = jb->ldc;
   for (int ib = i0; ib < i1; ib += MC) {
     const int ie = ib + MC < i1 ? ib + MC : i1;
     for (int k0 = 0; k0 < K; k0 += KC) {
@@ -419,15 +397,15 @@ void stop_workers(Net *net) {
   parallel(net);
 }
 
-/* C = A B (+ bias, activation; Z = pre-activations) with the strides of Job; threads when large. */
+/* C = A B (+ bias per column) with the strides of Job; threads when large. */
 static void gemm(Net *net, const float *A, int ars, int acs, const float *B, int brs, int bcs, int M, int N, int K,
-                 float *C, int ldc, const float *bias, float *Z, int ldz, int act) {
+                 float *C, int ldc, const float *bias) {
   Job *jb = &net->job;
   jb->kind = JOB_GEMM;
   jb->A = A; jb->ars = ars; jb->acs = acs;
   jb->B = B; jb->brs = brs; jb->bcs = bcs;
   jb->M = M; jb->N = N; jb->K = K;
-  jb->C = C; jb->ldc = ldc; jb->bias = bias; jb->Z = Z; jb->ldz = ldz; jb->act = act;
+  jb->C = C; jb->ldc = ldc; jb->bias = bias;
   const int panels = (N + NR - 1) / NR;
   jb->byRows = panels < 2 * net->nThreads;
   if (net->nThreads > 1 && (double)M * N * K >= (double)net->minPar) {
@@ -540,6 +518,8 @@ static void fill_mask(float *mask, int n, const unsigned *state, double rate, fl
 
 /* ---------------------------------------------------------------- one minibatch */
 
+static void softmax_rows(const float *z, float *p, int rows, int C);
+
 /* dz of the output layer for a batch of `len` rows: cross-entropy (softmax(z) - y) / len, or the hinge gradient. */
 static void loss_grad(Net *net, const float *Zout, float *dz, int len) {
   const int C = net->C;
@@ -556,14 +536,37 @@ static void loss_grad(Net *net, const float *Zout, float *dz, int len) {
     }
     return;
   }
+  softmax_rows(Zout, dz, len, C);
   for (int r = 0; r < len; r++) {
-    const float *z = Zout + r * C;
-    float mx = z[0];
-    for (int c = 1; c < C; c++) mx = z[c] > mx ? z[c] : mx;
-    float sum = 0.0f;
-    for (int c = 0; c < C; c++) { const float e = expf1(z[c] - mx); dz[r * C + c] = e; sum += e; }
-    for (int c = 0; c < C; c++) dz[r * C + c] = (dz[r * C + c] / sum - (net->Yb[r] == c ? 1.0f : 0.0f)) / B;
+    for (int c = 0; c < C; c++) dz[r * C + c] = (dz[r * C + c] - (net->Yb[r] == c ? 1.0f : 0.0f)) / B;
   }
+}
+
+/* The tail (n % 4 elements) of an elementwise pass through a 4-lane function, via a local buffer. */
+#define TAIL(EXPR_OF_LOADS)                                                              \
+  if (i < n) {                                                                           \
+    float xs[4] = {0, 0, 0, 0}, zs[4] = {0, 0, 0, 0}, hs[4] = {0, 0, 0, 0}, out[4];      \
+    for (int k = 0; i + k < n; k++) { xs[k] = src[i + k]; if (Z) { zs[k] = Z[i + k]; hs[k] = H[i + k]; } } \
+    const v x = ld(xs), zv = ld(zs), hv = ld(hs); (void)zv; (void)hv;                   \
+    st(out, EXPR_OF_LOADS);                                                              \
+    for (int k = 0; i + k < n; k++) dst[i + k] = out[k];                                 \
+  }
+
+/* y = act(x) elementwise over n contiguous floats (in place allowed); the switch is outside the loops. */
+static void apply_act(int act, float *dst, const float *src, int n) {
+  const float *Z = 0, *H = 0;
+  int i = 0;
+#define ACT_CASE(ID, F) case ID: for (; i + 4 <= n; i += 4) st(dst + i, F(ld(src + i))); TAIL(F(x)) return;
+  switch (act) {
+    ACT_CASE(ACT_TANH, tanh4)
+    ACT_CASE(ACT_RELU, relu4)
+    ACT_CASE(ACT_SIGMOID, sigmoid4)
+    ACT_CASE(ACT_SOFTSIGN, softsign4)
+    ACT_CASE(ACT_SOFTPLUS, softplus4)
+    ACT_CASE(ACT_ELU, elu4)
+    default: if (dst != src) for (; i < n; i++) dst[i] = src[i];
+  }
+#undef ACT_CASE
 }
 
 /* dst = src * d act(z, h) / dz elementwise over n (in place allowed). */
@@ -573,24 +576,38 @@ static void times_dact(int act, float *dst, const float *src, const float *Z, co
     if (dst != src) for (; i < n; i++) dst[i] = src[i];
     return;
   }
-  for (; i + 4 <= n; i += 4) st(dst + i, mul(ld(src + i), dact4(act, ld(Z + i), ld(H + i))));
-  if (i < n) {
-    float zs[4] = {0, 0, 0, 0}, hs[4] = {0, 0, 0, 0}, ss[4] = {0, 0, 0, 0}, out[4];
-    for (int k = 0; i + k < n; k++) { zs[k] = Z[i + k]; hs[k] = H[i + k]; ss[k] = src[i + k]; }
-    st(out, mul(ld(ss), dact4(act, ld(zs), ld(hs))));
-    for (int k = 0; i + k < n; k++) dst[i + k] = out[k];
+#define DACT_CASE(ID) case ID: for (; i + 4 <= n; i += 4) st(dst + i, mul(ld(src + i), dact4(ID, ld(Z + i), ld(H + i)))); TAIL(mul(x, dact4(ID, zv, hv))) return;
+  switch (act) {
+    DACT_CASE(ACT_TANH)
+    DACT_CASE(ACT_RELU)
+    DACT_CASE(ACT_SIGMOID)
+    DACT_CASE(ACT_SOFTSIGN)
+    DACT_CASE(ACT_SOFTPLUS)
+    DACT_CASE(ACT_ELU)
   }
+#undef DACT_CASE
 }
 
-/* y = act(x) elementwise over n (Z = x kept by the caller). */
-static void apply_act(int act, float *dst, const float *src, int n) {
+/*
+ * Softmax of each row of z (rows x C) into p: e = exp(z - max) (the exponentials in one
+ * vectorised pass over all rows), p = e / sum(e) with the sum in class order.
+ */
+static void softmax_rows(const float *z, float *p, int rows, int C) {
+  const int n = rows * C;
+  for (int r = 0; r < rows; r++) {
+    const float *zr = z + r * C;
+    float mx = zr[0];
+    for (int c = 1; c < C; c++) mx = zr[c] > mx ? zr[c] : mx;
+    for (int c = 0; c < C; c++) p[r * C + c] = zr[c] - mx;
+  }
   int i = 0;
-  for (; i + 4 <= n; i += 4) st(dst + i, act4(act, ld(src + i)));
-  if (i < n) {
-    float xs[4] = {0, 0, 0, 0}, out[4];
-    for (int k = 0; i + k < n; k++) xs[k] = src[i + k];
-    st(out, act4(act, ld(xs)));
-    for (int k = 0; i + k < n; k++) dst[i + k] = out[k];
+  for (; i + 4 <= n; i += 4) st(p + i, exp4(ld(p + i)));
+  for (; i < n; i++) p[i] = expf1(p[i]);
+  for (int r = 0; r < rows; r++) {
+    float *pr = p + r * C;
+    float sum = 0.0f;
+    for (int c = 0; c < C; c++) sum += pr[c];
+    for (int c = 0; c < C; c++) pr[c] = pr[c] / sum;
   }
 }
 
@@ -629,7 +646,8 @@ static void batch_grad(Net *net, int r0, int len, int s) {
     Layer *ly = &net->L[l];
     const int w = ly->out;
     if (ly->kind == KIND_DENSE) {
-      gemm(net, h, ly->in, 1, net->theta + ly->w, w, 1, len, w, ly->in, ly->H, w, net->theta + ly->b, ly->Z, w, ly->act);
+      gemm(net, h, ly->in, 1, net->theta + ly->w, w, 1, len, w, ly->in, ly->Z, w, net->theta + ly->b);
+      apply_act(ly->act, ly->H, ly->Z, len * w);
     } else {
       const int n = len * w;
       if (ly->rate > 0) {
@@ -638,8 +656,7 @@ static void batch_grad(Net *net, int r0, int len, int s) {
       } else {
         for (int i = 0; i < n; i++) ly->Z[i] = h[i];
       }
-      if (ly->act != ACT_LINEAR) apply_act(ly->act, ly->H, ly->Z, n);
-      else for (int i = 0; i < n; i++) ly->H[i] = ly->Z[i];
+      apply_act(ly->act, ly->H, ly->Z, n);
     }
     h = ly->H;
   }
@@ -652,13 +669,13 @@ static void batch_grad(Net *net, int r0, int len, int s) {
     const int w = ly->out, in = ly->in;
     if (ly->kind == KIND_DENSE) {
       /* dW = hin^T dz (in x w, k = rows), db = column sums of dz */
-      gemm(net, hin, 1, in, dz, w, 1, in, w, len, net->grad + ly->w, w, 0, 0, 0, ACT_LINEAR);
+      gemm(net, hin, 1, in, dz, w, 1, in, w, len, net->grad + ly->w, w, 0);
       float *db = net->grad + ly->b;
       for (int j = 0; j < w; j++) db[j] = 0.0f;
       for (int r = 0; r < len; r++) for (int j = 0; j < w; j++) db[j] += dz[r * w + j];
       if (l == 0) break;
       /* dh = dz W^T (len x in), B(k = j, n = i) = W[i w + j] */
-      gemm(net, dz, w, 1, net->theta + ly->w, 1, w, len, in, w, other, in, 0, 0, 0, ACT_LINEAR);
+      gemm(net, dz, w, 1, net->theta + ly->w, 1, w, len, in, w, other, in, 0);
     } else {
       if (l == 0) break;
       const int n = len * w;
@@ -720,25 +737,14 @@ void eval_rows(Net *net, int r0, int n, int capture) {
     const int w = ly->out;
     float *out = l == nl - 1 ? net->logits : ly->E;
     if (ly->kind == KIND_DENSE) {
-      gemm(net, h, ly->in, 1, net->theta + ly->w, w, 1, n, w, ly->in, out, w, net->theta + ly->b, 0, 0, ly->act);
-    } else if (ly->act != ACT_LINEAR) {
-      apply_act(ly->act, out, h, n * w);
+      gemm(net, h, ly->in, 1, net->theta + ly->w, w, 1, n, w, ly->in, out, w, net->theta + ly->b);
+      apply_act(ly->act, out, out, n * w);
     } else {
-      for (int i = 0; i < n * w; i++) out[i] = h[i];
+      apply_act(ly->act, out, h, n * w);
     }
     h = out;
   }
-  if (capture) {
-    float *E = net->L[nl - 1].E;
-    for (int r = 0; r < n; r++) {
-      const float *z = net->logits + r * C;
-      float mx = z[0];
-      for (int c = 1; c < C; c++) mx = z[c] > mx ? z[c] : mx;
-      float sum = 0.0f;
-      for (int c = 0; c < C; c++) { const float e = expf1(z[c] - mx); E[r * C + c] = e; sum += e; }
-      for (int c = 0; c < C; c++) E[r * C + c] = E[r * C + c] / sum;
-    }
-  }
+  if (capture) softmax_rows(net->logits, net->L[nl - 1].E, n, C);
 }
 
 /* ---------------------------------------------------------------- driver checks and test entry points */
@@ -762,5 +768,5 @@ void update(Net *net) { apply_update(net, 0); }
 /* C = A B for the GEMM benchmark: A(i,k) = A[i ars + k acs], B(k,j) = B[k brs + j bcs]. */
 EXPORT(gemm_test)
 void gemm_test(Net *net, const float *A, int ars, int acs, const float *B, int brs, int bcs, int M, int N, int K, float *C) {
-  gemm(net, A, ars, acs, B, brs, bcs, M, N, K, C, N, 0, 0, 0, ACT_LINEAR);
+  gemm(net, A, ars, acs, B, brs, bcs, M, N, K, C, N, 0);
 }

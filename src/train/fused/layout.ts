@@ -23,7 +23,7 @@ export const NET_FIELDS = [
   ['nThreads', 'i'], ['minPar', 'i'], ['gen', 'i'], ['done', 'i'],
   // struct Job
   ['jobKind', 'i'], ['jA', 'i'], ['jars', 'i'], ['jacs', 'i'], ['jB', 'i'], ['jbrs', 'i'], ['jbcs', 'i'], ['jM', 'i'], ['jN', 'i'], ['jK', 'i'],
-  ['jC', 'i'], ['jldc', 'i'], ['jbias', 'i'], ['jZ', 'i'], ['jldz', 'i'], ['jact', 'i'], ['jbyRows', 'i'], ['jn0', 'i'], ['jn1', 'i'], ['jstep', 'i'],
+  ['jC', 'i'], ['jldc', 'i'], ['jbias', 'i'], ['jbyRows', 'i'], ['jn0', 'i'], ['jn1', 'i'], ['jstep', 'i'],
 ] as const satisfies readonly (readonly [string, Kind])[];
 
 export type LayerField = (typeof LAYER_FIELDS)[number][0];

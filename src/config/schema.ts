@@ -108,6 +108,12 @@ const train = z
     evalEvery: positiveInt.optional(),
     /** Per-layer minibatch gradient mean/std norms at snapshot epochs (docs/metrics.md, gradient statistics). */
     gradientStats: z.boolean().default(true),
+    /**
+     * Training engine (absent = auto): fused = one WebAssembly (SIMD, threads) call per epoch for
+     * dense networks; tfjs = the TensorFlow.js loop (any layer, any backend); auto = fused for
+     * dense models on the CPU backends, tfjs otherwise. Optional, so configs without it keep their hash.
+     */
+    engine: z.enum(['auto', 'fused', 'tfjs']).optional(),
   })
   .strict()
   .superRefine((t, ctx) => {

@@ -42,7 +42,7 @@ export interface ImportOptions {
   argv?: string[];
 }
 
-export interface ImportOutcome extends Omit<RunOutcome, 'exitCode' | 'stages' | 'backend' | 'seed' | 'configHash'> {
+export interface ImportOutcome extends Omit<RunOutcome, 'exitCode' | 'stages' | 'backend' | 'engine' | 'seed' | 'configHash'> {
   epochs: number[];
   layers: string[];
   exitCode: number;

@@ -40,6 +40,8 @@ export interface RunOutcome {
   status: Provenance['status'];
   configHash: string;
   backend: string | null;
+  /** The training engine of the train stage (fused or tfjs), null when it did not run. */
+  engine: string | null;
   seed: number;
   stages: Partial<Record<StageName, StageStatus>>;
   error?: string;
@@ -221,6 +223,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
           paths,
           command,
           backend: getBackend,
+          backendChoice,
           signal: abort.signal,
           ...(name === 'train' && trainFrom !== null ? {resumeFrom: trainFrom} : {}),
           progress(line) {
@@ -289,6 +292,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     status: prov.status,
     configHash: loaded.hash,
     backend: prov.backend,
+    engine: (prov.stages.train?.info?.engine as string | undefined) ?? null,
     seed: config.seed,
     stages: statuses,
     ...(failed ? {error: errorMessage(error)} : {}),

@@ -5,6 +5,7 @@ import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {spectralKernelsId} from '../native/spectral.js';
 import type {AdapterRecord} from '../backend/webgpu.js';
+import {fusedKernelsId, fusedUnavailable} from '../native/train.js';
 import type {StageName} from './stage-names.js';
 
 export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'skipped';
@@ -70,6 +71,9 @@ export function packageVersions(): Record<string, string> {
   }
   // tdlab's own WebAssembly kernels for the spectral metrics (or the TypeScript fallback)
   out['tdlab/spectral-kernels'] = spectralKernelsId();
+  // the fused training engine's module (the train stage's info says whether it ran)
+  const noFused = fusedUnavailable();
+  out['tdlab/train-kernels'] = noFused ? `unavailable: ${noFused}` : fusedKernelsId();
   return out;
 }
 

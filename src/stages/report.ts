@@ -19,13 +19,15 @@ export const reportStage: Stage = {
     const info = JSON.parse(readFileSync(paths.datasetInfo, 'utf8')) as DatasetInfo;
     const metrics = readMetricRows(paths.metricsArrow);
     const training = readTrainingRows(paths.training);
-    const provenance = JSON.parse(readFileSync(paths.provenance, 'utf8')) as {backend: string | null; startedAt: string; resumes?: {argv: string[]}[]};
+    const provenance = JSON.parse(readFileSync(paths.provenance, 'utf8')) as {backend: string | null; startedAt: string; resumes?: {argv: string[]}[]; stages: {train?: {info?: {engine?: string; engineKernels?: string}}}};
+    const trainInfo = provenance.stages.train?.info;
     const layers: LayerInfo[] = plan.layers.map(({index, name, width, activation, kind}) => ({index, name, width, activation, kind}));
     const out = buildReport({
       title: config.report.title ?? config.name,
       runId: ctx.runId,
       configHash: ctx.configHash,
-      backend: provenance.backend ?? 'unknown',
+      // a fused run loads no tensor backend: name the engine instead
+      backend: provenance.backend ?? (trainInfo?.engine === 'fused' ? `fused engine (${trainInfo.engineKernels?.replace(/sha256 (\w{12})\w*/, '$1')})` : 'unknown'),
       seed: config.seed,
       command: ctx.command,
       laterCommands: (provenance.resumes ?? []).map((r) => ['tdlab', ...r.argv].join(' ')),

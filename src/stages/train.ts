@@ -4,11 +4,14 @@ import {readTrainingLog, writeTrainingRows} from '../io/tables.js';
 import {writeCheckpoint} from '../model/checkpoint.js';
 import {planModel} from '../model/plan.js';
 import {readDataset} from '../run/dataset.js';
+import {TRAIN_WASM_SHA256} from '../native/train.js';
 import {writeActivationSnapshot} from '../run/snapshots.js';
 import type {TrainHooks} from '../train/engine.js';
-import {trainModel} from '../train/loop.js';
+import {fusedThreads} from '../train/fused/engine.js';
 import {snapshotEpochs} from '../train/schedule.js';
+import {selectEngine} from '../train/select-engine.js';
 import {readTrainState, stateRecord, type TrainState} from '../train/state.js';
+import {readCheckpointState} from '../model/checkpoint.js';
 import {StageError} from '../util/errors.js';
 import {stepFlops} from '../model/flops.js';
 import type {TrainingRow} from '../types.js';
@@ -32,13 +35,20 @@ export const trainStage: Stage = {
     const plan = planModel(config.model, data.inputShape, data.classes);
     writeJsonAtomic(paths.model, plan);
     const snapshots = snapshotEpochs(cfg.snapshots, cfg.epochs);
-    const {tf, backend, adapter} = await ctx.backend({flopsPerStep: stepFlops(plan.layers, Math.min(cfg.batchSize, data.trainIdx.length))});
+    // the engine (src/train/select-engine.ts); the fused engine needs no tensor backend, so tfjs is
+    // loaded only for the others (or when --backend auto might pick a native TensorFlow or a GPU)
+    const flopsPerStep = stepFlops(plan.layers, Math.min(cfg.batchSize, data.trainIdx.length));
+    const selected = await selectEngine(engineChoice(cfg.engine ?? 'auto', ctx.resumeFrom === undefined ? undefined : paths.checkpoint(ctx.resumeFrom)), plan, ctx.backendChoice, () => ctx.backend({flopsPerStep}), flopsPerStep);
+    const {engine} = selected;
+    const fused = engine.name === 'fused';
+    const backend = fused ? null : selected.backend!.backend;
+    const adapter = fused ? undefined : selected.backend!.adapter;
+    const threads = fused ? fusedThreads(plan, cfg) : undefined;
     mkdirSync(paths.activationsDir, {recursive: true});
     mkdirSync(paths.checkpointsDir, {recursive: true});
 
-    // the webgpu backend trains with tdlab's own WGSL engine (TDLAB_WEBGPU_ENGINE=tfjs: tfjs-webgpu's kernels, the reference)
-    const engine = backend === 'webgpu' && process.env.TDLAB_WEBGPU_ENGINE !== 'tfjs' ? 'webgpu' : 'tfjs';
-    const meta: Record<string, string> = {run_id: ctx.runId, config_sha256: ctx.configHash, backend, engine, dataset: data.info.name};
+    const meta: Record<string, string> = {run_id: ctx.runId, config_sha256: ctx.configHash, engine: engine.name, engine_id: engine.id, dataset: data.info.name};
+    if (backend) meta.backend = backend;
     if (adapter) meta.adapter = JSON.stringify(adapter);
     let rows: TrainingRow[] = [];
     let lastStats = {trainAcc: NaN, epoch: 0};
@@ -94,8 +104,7 @@ export const trainStage: Stage = {
           }
         },
       };
-      if (engine === 'webgpu') await (await import('../train/webgpu/index.js')).trainWebGPU(plan, data, cfg, config.seed, snapshots, hooks, undefined, start);
-      else await trainModel(tf, plan, data, cfg, config.seed, snapshots, hooks, start);
+      await engine.train(plan, data, cfg, config.seed, snapshots, hooks, start);
     } catch (err) {
       writeLog(false, lastStats.epoch); // keep the log up to the failure
       throw err;
@@ -107,8 +116,31 @@ export const trainStage: Stage = {
     }
     return {
       outputs: ['model.json', 'training.arrow', 'activations/', 'checkpoints/'],
-      info: {backend, engine, snapshots: snapshots.length, finalTrainAcc: lastStats.trainAcc, msPerEpoch: (Date.now() - started) / (cfg.epochs - (start?.epoch ?? 0) || 1)},
+      info: {
+        engine: engine.name,
+        ...(fused ? {engineKernels: `wasm-simd128-threads sha256 ${TRAIN_WASM_SHA256}`, threads} : {backend}),
+        ...(selected.reason ? {engineReason: selected.reason} : {}),
+        snapshots: snapshots.length,
+        finalTrainAcc: lastStats.trainAcc,
+        msPerEpoch: (Date.now() - started) / (cfg.epochs - (start?.epoch ?? 0) || 1),
+      },
       ...(start ? {resumedFromEpoch: start.epoch} : {}),
     };
   },
 };
+
+/**
+ * `auto` for a training that continues from `checkpoint`: the engine that wrote it (the engines
+ * round differently, so a resumed run stays on its engine); a checkpoint that names none leaves
+ * `auto` as it is.
+ */
+function engineChoice(choice: 'auto' | 'fused' | 'tfjs', checkpoint: string | undefined): 'auto' | 'fused' | 'tfjs' {
+  if (choice !== 'auto' || checkpoint === undefined) return choice;
+  let recorded: string | undefined;
+  try {
+    recorded = readCheckpointState(checkpoint).meta.engine;
+  } catch {
+    return choice; // an unreadable checkpoint is reported where the state is read
+  }
+  return recorded === 'fused' ? 'fused' : recorded === 'tfjs' || recorded === 'webgpu' ? 'tfjs' : choice;
+}

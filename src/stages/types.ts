@@ -1,4 +1,4 @@
-import type {BackendHint, LoadedBackend} from '../backend/tf.js';
+import type {BackendChoice, BackendHint, LoadedBackend} from '../backend/tf.js';
 import type {Config} from '../config/schema.js';
 import type {RunPaths} from '../run/paths.js';
 import type {StageName} from '../run/stage-names.js';
@@ -12,6 +12,8 @@ export interface StageContext {
   command: string;
   /** Loads the tensor backend on first use (only stages that need tensors call it); `hint` sizes the work for `--backend auto`. */
   backend(hint?: BackendHint): Promise<LoadedBackend>;
+  /** The backend asked for (`--backend`), known without loading it. */
+  backendChoice: BackendChoice;
   /** A short progress line (shown by the progress renderer, throttled). */
   progress(line: string): void;
   /** A message worth keeping (warnings); printed and stored in the stage record. */

@@ -90,6 +90,7 @@ export async function runFromSweep(sweepDir: string, index: number, opts: {backe
           status: 'done',
           configHash: prov.configHash,
           backend: prov.backend,
+          engine: (prov.stages.train?.info?.engine as string | undefined) ?? null,
           seed: prov.seed,
           stages: Object.fromEntries(Object.entries(prov.stages).map(([k, v]) => [k, v?.status])),
           exitCode: EXIT.ok,

@@ -1,7 +1,7 @@
 import type {TrainConfig} from '../../config/schema.js';
 import {webgpuDevice} from '../../backend/webgpu.js';
 import type {TrainData} from '../../data/types.js';
-import type {TrainHooks} from '../engine.js';
+import type {TrainEngine, TrainHooks} from '../engine.js';
 import type {TrainState} from '../state.js';
 import type {ModelPlan} from '../../model/plan.js';
 import {WebGPUEngine, type EngineCounters} from './engine.js';
@@ -22,3 +22,10 @@ export async function trainWebGPU(plan: ModelPlan, data: TrainData, cfg: TrainCo
 }
 
 export type {EngineCounters};
+
+/** tdlab's WGSL engine as a TrainEngine (on the device the `webgpu` backend opened). */
+export const webgpuEngine: TrainEngine = {
+  name: 'webgpu',
+  id: 'webgpu wgsl',
+  train: (plan, data, cfg, seed, snapshots, hooks, start) => trainWebGPU(plan, data, cfg, seed, snapshots, hooks, undefined, start),
+};

@@ -352,26 +352,45 @@ static void gemm_thread(Net *net, const Job *jb, int t, int T) {
 
 static void run_job(Net *net, int t, int T);
 
-/* Blocks until *p != old (short spin, then a futex wait). */
-static void wait_change(int *p, int old) {
-  for (int s = 0; s < 4000; s++) {
+/*
+ * The address of an atomic, hidden from the optimiser so that it is not folded into the
+ * instruction's offset immediate: V8's baseline compiler (Liftoff, Node 20) lost wake-ups of
+ * memory.atomic.notify / wait32 with a non-zero offset (measured: every other job of a worker
+ * waited for a timeout; TurboFan code was correct).
+ */
+static inline int *atom(int *p) {
+  __asm__ volatile("" : "+r"(p));
+  return p;
+}
+
+static inline int aload(int *p) { return __atomic_load_n(atom(p), __ATOMIC_SEQ_CST); }
+
+/*
+ * Blocks until *p != old: a short spin, then futex waits. The waits are timed (`ns`), so that a
+ * lost wake-up can only cost time, never hang the run.
+ */
+static void wait_change(int *p, int old, long long ns) {
+  p = atom(p);
+  for (int s = 0; s < 2000; s++) {
     if (__atomic_load_n(p, __ATOMIC_SEQ_CST) != old) return;
   }
-  while (__atomic_load_n(p, __ATOMIC_SEQ_CST) == old) __builtin_wasm_memory_atomic_wait32(p, old, -1);
+  while (__atomic_load_n(p, __ATOMIC_SEQ_CST) == old) __builtin_wasm_memory_atomic_wait32(p, old, ns);
 }
+
+static void notify(int *p, int count) { __builtin_wasm_memory_atomic_notify(atom(p), count); }
 
 /* Runs net->job on all threads (the caller is thread 0) and returns when every share is done. */
 static void parallel(Net *net) {
   const int T = net->nThreads;
   if (T <= 1) { run_job(net, 0, 1); return; }
-  __atomic_store_n(&net->done, 0, __ATOMIC_SEQ_CST);
-  __atomic_fetch_add(&net->gen, 1, __ATOMIC_SEQ_CST);
-  __builtin_wasm_memory_atomic_notify(&net->gen, T - 1);
+  __atomic_store_n(atom(&net->done), 0, __ATOMIC_SEQ_CST);
+  __atomic_fetch_add(atom(&net->gen), 1, __ATOMIC_SEQ_CST);
+  notify(&net->gen, T - 1);
   run_job(net, 0, T);
   for (;;) {
-    const int d = __atomic_load_n(&net->done, __ATOMIC_SEQ_CST);
+    const int d = aload(&net->done);
     if (d >= T - 1) break;
-    wait_change(&net->done, d);
+    wait_change(&net->done, d, 1000000LL);
   }
 }
 
@@ -380,12 +399,12 @@ EXPORT(worker_loop)
 void worker_loop(Net *net, int t) {
   int seen = 0; /* gen starts at 0: a job posted before this worker got here is still seen */
   for (;;) {
-    wait_change(&net->gen, seen);
-    seen = __atomic_load_n(&net->gen, __ATOMIC_SEQ_CST);
+    wait_change(&net->gen, seen, 20000000LL);
+    seen = aload(&net->gen);
     const int quit = net->job.kind == JOB_QUIT;
     if (!quit) run_job(net, t, net->nThreads);
-    __atomic_fetch_add(&net->done, 1, __ATOMIC_SEQ_CST);
-    __builtin_wasm_memory_atomic_notify(&net->done, 1);
+    __atomic_fetch_add(atom(&net->done), 1, __ATOMIC_SEQ_CST);
+    notify(&net->done, 1);
     if (quit) return;
   }
 }

@@ -10,6 +10,12 @@
  * Freestanding: no libc, no allocation, no static mutable data. Every buffer lives in the
  * (imported, shared) linear memory at offsets chosen by the driver.
  *
+ * Layout: activations and their gradients are "row-blocked": rows go in the four lanes of a
+ * f32x4 vector, so element (r, j) of a rows x W matrix is at ((r / 4) W + j) 4 + r % 4, and a
+ * minibatch is padded to a multiple of 8 rows (two blocks per register tile; padding rows are
+ * zero and carry no gradient). Every layer width, however narrow, fills the lanes. Weights are
+ * row-major fan_in x fan_out in the flat parameter vector, as everywhere in tdlab.
+ *
  * Numerics follow the tfjs loop operation by operation in float32: z = (x W) + b; the
  * activation derivatives of src/model/activations.ts; dz_L = (softmax(z) - y) / B (or the
  * hinge gradient of tf.grads); g = g_ce + W l2 (hidden weights); Adam / SGD / momentum and
@@ -17,10 +23,11 @@
  * (lr / bc1, bc2, decay factor) computed by the driver in float64 and rounded to float32 as
  * tfjs rounds its scalar operands. No fused multiply-add, no relaxed SIMD.
  *
- * Determinism: every output element of every matrix product is one float32 accumulator summed
- * over k = 0..K-1 in order (k blocks store and reload the exact partial sum), whatever the tile,
- * the k block or the thread that computes it. Threads split output tiles, never a sum, so
- * results are bit-identical for any thread count and any timing.
+ * Determinism: each output of a product has one fixed summation order, whatever the tile, the
+ * k block or the thread that computes it: z and the input gradient sum over k in order in one
+ * accumulator (k blocks store and reload the exact partial sum); weight and bias gradients sum
+ * the row blocks in order in each lane, then the lanes as (l0 + l1) + (l2 + l3). Threads split
+ * outputs, never a sum, so results are bit-identical for any thread count and any timing.
  */
 #include <wasm_simd128.h>
 
@@ -31,11 +38,11 @@ typedef v128_t v;
 
 /* ---------------------------------------------------------------- structures (see layout.ts) */
 
-enum { ACT_LINEAR = 0, ACT_TANH = 1, ACT_RELU = 2, ACT_SIGMOID = 3, ACT_SOFTSIGN = 4, ACT_SOFTPLUS = 5, ACT_ELU = 6, ACT_SOFTMAX = 7 };
+enum { ACT_LINEAR = 0, ACT_TANH = 1, ACT_RELU = 2, ACT_SIGMOID = 3, ACT_SOFTSIGN = 4, ACT_SOFTPLUS = 5, ACT_ELU = 6 };
 enum { KIND_DENSE = 0, KIND_DROPOUT = 1 };
 enum { OPT_ADAM = 0, OPT_SGD = 1, OPT_MOMENTUM = 2 };
 enum { DECAY_NONE = 0, DECAY_FLAT = 1, DECAY_TENSOR = 2 };
-enum { JOB_QUIT = 0, JOB_GEMM = 1, JOB_UPDATE = 2 };
+enum { JOB_QUIT = 0, JOB_GEMM = 1, JOB_WGRAD = 2, JOB_UPDATE = 3 };
 
 typedef struct Layer {
   int kind;   /* KIND_DENSE / KIND_DROPOUT */
@@ -49,45 +56,48 @@ typedef struct Layer {
   float rate; /* dropout: probability of dropping a unit */
   float keep; /* dropout: float32(1 / (1 - rate)) */
   int drop;   /* dropout: index among the dropout layers (its generator states in stepRng) */
-  float *Z;   /* training: batch x out pre-activations */
-  float *H;   /* training: batch x out activations */
-  float *mask;/* dropout: batch x out mask values (keep or 0) */
-  float *E;   /* evaluation: chunk x out activations */
+  float *Z;   /* training, blocked: batch x out pre-activations */
+  float *H;   /* training, blocked: batch x out activations */
+  float *mask;/* dropout, blocked: batch x out mask values (keep or 0) */
+  float *E;   /* evaluation with capture: chunk x out activations, row-major */
   int pad;
 } Layer;
 
 /* One parallel job (written by the main thread before it bumps `gen`). */
 typedef struct Job {
   int kind;
-  const float *A; int ars, acs;   /* A(i, k) = A[i ars + k acs] */
-  const float *B; int brs, bcs;   /* B(k, j) = B[k brs + j bcs] */
-  int M, N, K;
-  float *C; int ldc;              /* output (partial sums between k blocks) */
-  const float *bias;              /* added to every row at the end, or 0 */
-  int byRows;                     /* split M among threads (else N panels) */
-  int n0, n1;                     /* JOB_UPDATE: element range of theta */
+  const float *A; int K;          /* blocked A: nb blocks x K */
+  const float *B; int bks, bis;   /* JOB_GEMM: scalar B(k, i) = B[k bks + i bis] */
+  int M;                          /* JOB_GEMM: output width */
+  int nb;                         /* row blocks (even) */
+  float *C;                       /* JOB_GEMM: blocked output nb x M (partial sums between k blocks) */
+  const float *bias;              /* JOB_GEMM: added per output unit at the end, or 0 */
+  const float *D; int N;          /* JOB_WGRAD: blocked D nb x N */
+  float *G;                       /* JOB_WGRAD: G = A^T D, K x N row-major */
+  int byRows;                     /* JOB_GEMM: split row-block pairs among threads (else units) */
   int step;                       /* JOB_UPDATE: index into stepF */
 } Job;
 
 typedef struct Net {
   int nLayers; Layer *L;
   int D, C, N, P;                 /* input width, classes, rows, parameters */
-  const float *X; const int *labels;
+  const float *X; const int *labels; /* X blocked (rows padded to a multiple of 8), labels per row */
   float *theta, *grad, *m, *v;    /* v: Adam second moment; m: Adam first moment or SGD velocity */
   double *wmean, *wm2; int gsOn; int gsCount;
   int loss;                       /* 0 cross-entropy, 1 hinge */
   int opt, decay;                 /* OPT_*, DECAY_* */
   float beta1, omb1, beta2, omb2, eps, mom, l2;
   int batch; const int *perm; int nTrain;
-  const float *stepF;             /* per step of the epoch: 4 floats (see update()) */
+  const float *stepF;             /* per step of the epoch: 4 floats (see update_range) */
   const unsigned *stepRng;        /* per step of the epoch: 4 words per dropout layer */
   int nDrop;
   const double *dropRate;         /* per dropout layer: the rate as a double (the draws compare uniform() >= rate) */
-  float *Xb; int *Yb;             /* gathered minibatch: batch x D inputs, labels */
-  float *dA, *dB;                 /* batch x maxWidth gradient buffers */
-  float *logits;                  /* evaluation: chunk x C */
-  int chunk;
-  float *pack; int packStride;    /* packing buffers: thread t's at pack + t packStride */
+  float *Xb; int *Yb;             /* gathered minibatch, blocked: batch x D inputs; labels (-1 on padding rows) */
+  float *dA, *dB;                 /* blocked batch x maxWidth gradient buffers */
+  float *logits;                  /* evaluation: chunk x C, row-major */
+  int chunk;                      /* evaluation rows per call (a multiple of 8) */
+  float *eA, *eB;                 /* evaluation, blocked: chunk x maxWidth ping-pong buffers */
+  float *pack; int packStride;    /* packed B panels: thread t's at pack + t packStride */
   int nThreads;
   int minPar;                     /* multiply-adds from which a product is split among threads */
   int gen, done;                  /* thread control (atomics) */
@@ -107,14 +117,6 @@ INLINE v vmax(v a, v b) { return wasm_f32x4_pmax(a, b); }
 INLINE v vmin(v a, v b) { return wasm_f32x4_pmin(a, b); }
 INLINE v vabs(v a) { return wasm_f32x4_abs(a); }
 INLINE v sel(v mask, v a, v b) { return wasm_v128_bitselect(a, b, mask); }
-
-/* Stores the first n (1..4) lanes of x at p. */
-INLINE void store_n(float *p, v x, int n) {
-  if (n >= 4) { st(p, x); return; }
-  wasm_v128_store32_lane(p, x, 0);
-  if (n > 1) wasm_v128_store32_lane(p + 1, x, 1);
-  if (n > 2) wasm_v128_store32_lane(p + 2, x, 2);
-}
 
 /* ---------------------------------------------------------------- float32 math (verified by bench/fused-math.mjs) */
 
@@ -216,135 +218,197 @@ static v dact4(int act, v z, v h) {
   }
 }
 
-INLINE float lane0(v x) { return wasm_f32x4_extract_lane(x, 0); }
-INLINE float expf1(float x) { return lane0(exp4(splat(x))); }
 
-/* ---------------------------------------------------------------- GEMM */
+/* ---------------------------------------------------------------- products on row-blocked matrices */
 
-#define NR 8    /* columns per packed panel (two f32x4) */
-#define MR 4    /* rows per register tile */
-#define KC 256  /* k block: a 4 x KC slice of A and a KC x 8 panel stay in L1 */
-#define MC 256  /* row block: MC x KC of A stays in L2 */
+#define KC 256  /* k block: the 4 x KC values of B a tile column uses stay in L1 */
+#define PC 32   /* row-block pairs per chunk: 256 rows x KC of A stay in L2 */
+
+INLINE int imin(int a, int b) { return a < b ? a : b; }
 
 /*
- * Packs columns [j0, j1) of B (K x N, B(k, j) = B[k brs + j bcs]) into panels of NR columns,
- * k-major within a panel, zero-padded past N: panel p starts at dst + p K NR.
+ * C[rb][i] = sum_k A[rb][k] B(k, i) (+ bias[i]) for row-block pairs [p0, p1) and output quads
+ * [q0, q1) (units 4q .. 4q + 3): tiles of 2 row blocks x 4 units (8 accumulators), k in order.
+ * B is either the job's strided B (units past M alias the last unit: computed, never stored) or,
+ * when `pk` is set, packed panels: quad q at pk + q K 4, k-major, 4 units (padded by repeating
+ * the last unit), so that a tile reads B sequentially.
  */
-static void pack_b(const float *B, int brs, int bcs, int K, int N, int j0, int j1, float *dst) {
-  for (int j = j0; j < j1; j += NR) {
-    float *out = dst + (j / NR) * K * NR;
-    const int n = N - j < NR ? N - j : NR;
-    if (bcs == 1 && n == NR) {
-      for (int k = 0; k < K; k++) {
-        const float *src = B + k * brs + j;
-        st(out + k * NR, ld(src));
-        st(out + k * NR + 4, ld(src + 4));
-      }
-    } else {
-      for (int k = 0; k < K; k++) {
-        for (int c = 0; c < NR; c++) out[k * NR + c] = c < n ? B[k * brs + (j + c) * bcs] : 0.0f;
-      }
-    }
-  }
-}
-
-/* Stores the first n (1..8) columns of a tile row. */
-INLINE void store_row(float *p, v c0, v c1, int n) {
-  if (n == NR) { st(p, c0); st(p + 4, c1); }
-  else { store_n(p, c0, n); if (n > 4) store_n(p + 4, c1, n - 4); }
-}
-
-/* Epilogue of one tile row (columns j..j+n-1): plus bias, store. */
-INLINE void tile_row_out(const Job *jb, int row, int j, int n, v c0, v c1) {
-  if (jb->bias) {
-    /* bias has readable memory past its end (the driver pads every buffer) */
-    c0 = add(c0, ld(jb->bias + j));
-    c1 = add(c1, ld(jb->bias + j + 4));
-  }
-  store_row(jb->C + row * jb->ldc + j, c0, c1, n);
-}
-
-/*
- * Rows [i0, i1) x panels [p0, p1) of the product, with packed B at `pk` (panel p at pk + p K NR).
- * Partial sums of earlier k blocks are kept in C (exact float32 values, reloaded).
- */
-static void gemm_part(const Job *jb, const float *pk, int i0, int i1, int p0, int p1) {
-  const int K = jb->K, N = jb->N, ars = jb->ars, acs = jb->acs;
+static void gemm_part(const Job *jb, const float *pk, int p0, int p1, int q0, int q1) {
+  const int K = jb->K, M = jb->M;
+  const int bks = pk ? 4 : jb->bks;
   const float *A = jb->A;
-  float *part = jb->C;
-  const int ldp = jb->ldc;
-  for (int ib = i0; ib < i1; ib += MC) {
-    const int ie = ib + MC < i1 ? ib + MC : i1;
+  float *C = jb->C;
+  for (int pc = p0; pc < p1; pc += PC) {
+    const int pe = imin(pc + PC, p1);
     for (int k0 = 0; k0 < K; k0 += KC) {
-      const int kc = K - k0 < KC ? K - k0 : KC;
+      const int kc = imin(K - k0, KC);
       const int first = k0 == 0, last = k0 + kc == K;
-      for (int p = p0; p < p1; p++) {
-        const int j = p * NR;
-        const int n = N - j < NR ? N - j : NR;
-        const float *bp0 = pk + (p * K + k0) * NR;
-        for (int i = ib; i < ie; i += MR) {
-          /* rows past the end alias the last row: computed, never stored */
-          const int r1 = i + 1 < ie ? i + 1 : ie - 1, r2 = i + 2 < ie ? i + 2 : ie - 1, r3 = i + 3 < ie ? i + 3 : ie - 1;
-          const float *a0 = A + i * ars + k0 * acs, *a1 = A + r1 * ars + k0 * acs;
-          const float *a2 = A + r2 * ars + k0 * acs, *a3 = A + r3 * ars + k0 * acs;
-          v c00, c01, c10, c11, c20, c21, c30, c31;
+      for (int q = q0; q < q1; q++) {
+        const int i = 4 * q, n = imin(4, M - i);
+        const int u1 = imin(i + 1, M - 1), u2 = imin(i + 2, M - 1), u3 = imin(i + 3, M - 1);
+        const float *b0, *b1, *b2, *b3;
+        if (pk) {
+          b0 = pk + (q * K + k0) * 4; b1 = b0 + 1; b2 = b0 + 2; b3 = b0 + 3;
+        } else {
+          const float *B = jb->B + k0 * bks;
+          b0 = B + i * jb->bis; b1 = B + u1 * jb->bis; b2 = B + u2 * jb->bis; b3 = B + u3 * jb->bis;
+        }
+        for (int p = pc; p < pe; p++) {
+          const int rb = 2 * p;
+          const float *a0 = A + (rb * K + k0) * 4, *a1 = a0 + K * 4;
+          float *c0 = C + (rb * M + i) * 4, *c1 = c0 + M * 4;
+          v c00, c01, c02, c03, c10, c11, c12, c13;
           if (first) {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = splat(0.0f);
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = splat(0.0f);
           } else {
-            /* reload the exact partial sums (reading past n lanes is harmless: padded rows/buffers) */
-            const float *q0 = part + i * ldp + j, *q1 = part + r1 * ldp + j, *q2 = part + r2 * ldp + j, *q3 = part + r3 * ldp + j;
-            c00 = ld(q0); c01 = ld(q0 + 4); c10 = ld(q1); c11 = ld(q1 + 4);
-            c20 = ld(q2); c21 = ld(q2 + 4); c30 = ld(q3); c31 = ld(q3 + 4);
+            /* the exact partial sums of the earlier k blocks (units past M: never stored, not read) */
+            c00 = ld(c0); c10 = ld(c1);
+            c01 = n > 1 ? ld(c0 + 4) : c00; c11 = n > 1 ? ld(c1 + 4) : c10;
+            c02 = n > 2 ? ld(c0 + 8) : c00; c12 = n > 2 ? ld(c1 + 8) : c10;
+            c03 = n > 3 ? ld(c0 + 12) : c00; c13 = n > 3 ? ld(c1 + 12) : c10;
           }
-          const float *bp = bp0;
           for (int k = 0; k < kc; k++) {
-            const v b0 = ld(bp), b1 = ld(bp + 4);
-            bp += NR;
-            v a = wasm_v128_load32_splat(a0); a0 += acs;
-            c00 = add(c00, mul(a, b0)); c01 = add(c01, mul(a, b1));
-            a = wasm_v128_load32_splat(a1); a1 += acs;
-            c10 = add(c10, mul(a, b0)); c11 = add(c11, mul(a, b1));
-            a = wasm_v128_load32_splat(a2); a2 += acs;
-            c20 = add(c20, mul(a, b0)); c21 = add(c21, mul(a, b1));
-            a = wasm_v128_load32_splat(a3); a3 += acs;
-            c30 = add(c30, mul(a, b0)); c31 = add(c31, mul(a, b1));
+            const v x0 = ld(a0 + 4 * k), x1 = ld(a1 + 4 * k);
+            const v w0 = wasm_v128_load32_splat(b0 + k * bks), w1 = wasm_v128_load32_splat(b1 + k * bks);
+            const v w2 = wasm_v128_load32_splat(b2 + k * bks), w3 = wasm_v128_load32_splat(b3 + k * bks);
+            c00 = add(c00, mul(x0, w0)); c01 = add(c01, mul(x0, w1)); c02 = add(c02, mul(x0, w2)); c03 = add(c03, mul(x0, w3));
+            c10 = add(c10, mul(x1, w0)); c11 = add(c11, mul(x1, w1)); c12 = add(c12, mul(x1, w2)); c13 = add(c13, mul(x1, w3));
           }
-          if (last) {
-            tile_row_out(jb, i, j, n, c00, c01);
-            if (i + 1 < ie) tile_row_out(jb, i + 1, j, n, c10, c11);
-            if (i + 2 < ie) tile_row_out(jb, i + 2, j, n, c20, c21);
-            if (i + 3 < ie) tile_row_out(jb, i + 3, j, n, c30, c31);
-          } else {
-            store_row(part + i * ldp + j, c00, c01, n);
-            if (i + 1 < ie) store_row(part + (i + 1) * ldp + j, c10, c11, n);
-            if (i + 2 < ie) store_row(part + (i + 2) * ldp + j, c20, c21, n);
-            if (i + 3 < ie) store_row(part + (i + 3) * ldp + j, c30, c31, n);
+          if (last && jb->bias) {
+            const float *bb = jb->bias;
+            const v d0 = wasm_v128_load32_splat(bb + i), d1 = wasm_v128_load32_splat(bb + u1);
+            const v d2 = wasm_v128_load32_splat(bb + u2), d3 = wasm_v128_load32_splat(bb + u3);
+            c00 = add(c00, d0); c01 = add(c01, d1); c02 = add(c02, d2); c03 = add(c03, d3);
+            c10 = add(c10, d0); c11 = add(c11, d1); c12 = add(c12, d2); c13 = add(c13, d3);
           }
+          st(c0, c00); st(c1, c10);
+          if (n > 1) { st(c0 + 4, c01); st(c1 + 4, c11); }
+          if (n > 2) { st(c0 + 8, c02); st(c1 + 8, c12); }
+          if (n > 3) { st(c0 + 12, c03); st(c1 + 12, c13); }
         }
       }
     }
   }
 }
 
-/* Thread `t` of `T`: its share of the product (panels, or rows in multiples of MR). */
+/* Packs quads [q0, q1) of the job's B (K x M, strided) into panels at pk (see gemm_part). */
+static void pack_b(const Job *jb, float *pk, int q0, int q1) {
+  const int K = jb->K, M = jb->M, bks = jb->bks, bis = jb->bis;
+  for (int q = q0; q < q1; q++) {
+    const float *B = jb->B;
+    const int i = 4 * q;
+    const int o0 = i * bis, o1 = imin(i + 1, M - 1) * bis, o2 = imin(i + 2, M - 1) * bis, o3 = imin(i + 3, M - 1) * bis;
+    float *out = pk + q * K * 4;
+    for (int k = 0; k < K; k++, B += bks, out += 4) {
+      out[0] = B[o0]; out[1] = B[o1]; out[2] = B[o2]; out[3] = B[o3];
+    }
+  }
+}
+
+/* (l0 + l1) + (l2 + l3) */
+INLINE float hsum(v x) {
+  return (wasm_f32x4_extract_lane(x, 0) + wasm_f32x4_extract_lane(x, 1)) + (wasm_f32x4_extract_lane(x, 2) + wasm_f32x4_extract_lane(x, 3));
+}
+
+/*
+ * G[k][j] = sum over rows of A(r, k) D(r, j) for k quads [q0, q1) (A blocked nb x K, D blocked
+ * nb x N, G row-major K x N): tiles of 4 k x 2 j, lane sums over the row blocks in order, then
+ * hsum. Indices past K or N alias the last one (computed, never stored). With `apk`/`dpk` the
+ * operands come from contiguous panels (see pack_wgrad): A quad q at apk + q nb 16, D pair jp
+ * at dpk + jp nb 8; otherwise they are read in place.
+ */
+static void wgrad_part(const Job *jb, const float *apk, const float *dpk, int q0, int q1) {
+  const int K = jb->K, N = jb->N, nb = jb->nb;
+  float *G = jb->G;
+  for (int q = q0; q < q1; q++) {
+    const int k = 4 * q, nk = imin(4, K - k);
+    const int k1 = imin(k + 1, K - 1), k2 = imin(k + 2, K - 1), k3 = imin(k + 3, K - 1);
+    for (int j = 0; j < N; j += 2) {
+      const int j1 = imin(j + 1, N - 1);
+      v s00 = splat(0.0f), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+      if (apk) {
+        const float *a = apk + q * nb * 16, *d = dpk + (j / 2) * nb * 8;
+        for (int rb = 0; rb < nb; rb++, a += 16, d += 8) {
+          const v a0 = ld(a), a1 = ld(a + 4), a2 = ld(a + 8), a3 = ld(a + 12);
+          const v d0 = ld(d), d1 = ld(d + 4);
+          s00 = add(s00, mul(a0, d0)); s01 = add(s01, mul(a0, d1));
+          s10 = add(s10, mul(a1, d0)); s11 = add(s11, mul(a1, d1));
+          s20 = add(s20, mul(a2, d0)); s21 = add(s21, mul(a2, d1));
+          s30 = add(s30, mul(a3, d0)); s31 = add(s31, mul(a3, d1));
+        }
+      } else {
+        const float *a = jb->A, *d = jb->D;
+        for (int rb = 0; rb < nb; rb++, a += K * 4, d += N * 4) {
+          const v a0 = ld(a + 4 * k), a1 = ld(a + 4 * k1), a2 = ld(a + 4 * k2), a3 = ld(a + 4 * k3);
+          const v d0 = ld(d + 4 * j), d1 = ld(d + 4 * j1);
+          s00 = add(s00, mul(a0, d0)); s01 = add(s01, mul(a0, d1));
+          s10 = add(s10, mul(a1, d0)); s11 = add(s11, mul(a1, d1));
+          s20 = add(s20, mul(a2, d0)); s21 = add(s21, mul(a2, d1));
+          s30 = add(s30, mul(a3, d0)); s31 = add(s31, mul(a3, d1));
+        }
+      }
+      const int two = j + 1 < N;
+      G[k * N + j] = hsum(s00); if (two) G[k * N + j + 1] = hsum(s01);
+      if (nk > 1) { G[(k + 1) * N + j] = hsum(s10); if (two) G[(k + 1) * N + j + 1] = hsum(s11); }
+      if (nk > 2) { G[(k + 2) * N + j] = hsum(s20); if (two) G[(k + 2) * N + j + 1] = hsum(s21); }
+      if (nk > 3) { G[(k + 3) * N + j] = hsum(s30); if (two) G[(k + 3) * N + j + 1] = hsum(s31); }
+    }
+  }
+}
+
+/* Panels for wgrad_part: A quads [q0, q1) (indices past K repeat the last) and all D pairs. */
+static void pack_wgrad(const Job *jb, float *apk, float *dpk, int q0, int q1) {
+  const int K = jb->K, N = jb->N, nb = jb->nb;
+  for (int q = q0; q < q1; q++) {
+    const int k = 4 * q;
+    const int o[4] = {k, imin(k + 1, K - 1), imin(k + 2, K - 1), imin(k + 3, K - 1)};
+    float *out = apk + q * nb * 16;
+    for (int rb = 0; rb < nb; rb++)
+      for (int u = 0; u < 4; u++) st(out + rb * 16 + 4 * u, ld(jb->A + (rb * K + o[u]) * 4));
+  }
+  for (int j = 0; j < N; j += 2) {
+    const int j1 = imin(j + 1, N - 1);
+    float *out = dpk + (j / 2) * nb * 8;
+    for (int rb = 0; rb < nb; rb++) {
+      st(out + rb * 8, ld(jb->D + (rb * N + j) * 4));
+      st(out + rb * 8 + 4, ld(jb->D + (rb * N + j1) * 4));
+    }
+  }
+}
+
+/* Products with at least this many B values use packed panels (smaller ones read B in place). */
+#define PACK_MIN 4096
+
+/* Thread t of T: its share of the job's outputs (packing the B panels it reads). */
 static void gemm_thread(Net *net, const Job *jb, int t, int T) {
-  const int panels = (jb->N + NR - 1) / NR;
-  float *pk = net->pack + t * net->packStride;
+  const int pairs = jb->nb / 2, quads = (jb->M + 3) / 4;
+  const int packed = jb->K * jb->M >= PACK_MIN;
+  float *pk = packed ? net->pack + t * net->packStride : 0;
   if (jb->byRows) {
-    const int quads = (jb->M + MR - 1) / MR;
-    const int q0 = quads * t / T, q1 = quads * (t + 1) / T;
-    if (q0 >= q1) return;
-    pack_b(jb->B, jb->brs, jb->bcs, jb->K, jb->N, 0, jb->N, pk);
-    const int i1 = q1 * MR < jb->M ? q1 * MR : jb->M;
-    gemm_part(jb, pk, q0 * MR, i1, 0, panels);
+    if (pairs * t / T == pairs * (t + 1) / T) return;
+    if (pk) pack_b(jb, pk, 0, quads);
+    gemm_part(jb, pk, pairs * t / T, pairs * (t + 1) / T, 0, quads);
   } else {
-    const int p0 = panels * t / T, p1 = panels * (t + 1) / T;
-    if (p0 >= p1) return;
-    /* each thread packs its own panels into the shared buffer at their global positions */
-    pk = net->pack;
-    const int j1 = p1 * NR < jb->N ? p1 * NR : jb->N;
-    pack_b(jb->B, jb->brs, jb->bcs, jb->K, jb->N, p0 * NR, j1, pk);
-    gemm_part(jb, pk, 0, jb->M, p0, p1);
+    const int q0 = quads * t / T, q1 = quads * (t + 1) / T;
+    if (pk) pack_b(jb, pk, q0, q1);
+    gemm_part(jb, pk, 0, pairs, q0, q1);
+  }
+}
+
+/* Weight gradients with at least this many multiply-adds read packed panels. */
+#define WPACK_MIN 65536
+
+static void wgrad_thread(Net *net, const Job *jb, int t, int T) {
+  const int quads = (jb->K + 3) / 4, q0 = quads * t / T, q1 = quads * (t + 1) / T;
+  if (q0 >= q1) return;
+  if (4 * jb->nb * jb->K * jb->N >= WPACK_MIN) {
+    /* this thread's A quads at their global positions, then every D pair */
+    float *apk = net->pack + t * net->packStride;
+    float *dpk = apk + quads * jb->nb * 16;
+    pack_wgrad(jb, apk, dpk, q0, q1);
+    wgrad_part(jb, apk, dpk, q0, q1);
+  } else {
+    wgrad_part(jb, 0, 0, q0, q1);
   }
 }
 
@@ -416,24 +480,6 @@ void stop_workers(Net *net) {
   parallel(net);
 }
 
-/* C = A B (+ bias per column) with the strides of Job; threads when large. */
-static void gemm(Net *net, const float *A, int ars, int acs, const float *B, int brs, int bcs, int M, int N, int K,
-                 float *C, int ldc, const float *bias) {
-  Job *jb = &net->job;
-  jb->kind = JOB_GEMM;
-  jb->A = A; jb->ars = ars; jb->acs = acs;
-  jb->B = B; jb->brs = brs; jb->bcs = bcs;
-  jb->M = M; jb->N = N; jb->K = K;
-  jb->C = C; jb->ldc = ldc; jb->bias = bias;
-  const int panels = (N + NR - 1) / NR;
-  jb->byRows = panels < 2 * net->nThreads;
-  if (net->nThreads > 1 && (double)M * N * K >= (double)net->minPar) {
-    parallel(net);
-  } else {
-    gemm_thread(net, jb, 0, 1);
-  }
-}
-
 /* ---------------------------------------------------------------- optimizer */
 
 /*
@@ -503,10 +549,6 @@ static void update_thread(Net *net, int t, int T) {
   }
 }
 
-static void run_job(Net *net, int t, int T) {
-  if (net->job.kind == JOB_GEMM) gemm_thread(net, &net->job, t, T);
-  else if (net->job.kind == JOB_UPDATE) update_thread(net, t, T);
-}
 
 /* ---------------------------------------------------------------- dropout streams (src/util/prng.ts) */
 
@@ -529,37 +571,33 @@ INLINE double uniform(Xoshiro *s) {
   return ((double)hi * 67108864.0 + (double)lo) / 9007199254740992.0;
 }
 
-/* mask[i] = uniform() >= rate ? keep : 0 for the n elements (row-major batch x width), as layers.ts draws them. */
-static void fill_mask(float *mask, int n, const unsigned *state, double rate, float keep) {
-  Xoshiro s = {state[0], state[1], state[2], state[3]};
-  for (int i = 0; i < n; i++) mask[i] = uniform(&s) >= rate ? keep : 0.0f;
+/* C (blocked nb x M) = A (blocked nb x K) B(k, i) (+ bias); threads when large. */
+static void gemm(Net *net, const float *A, int K, int nb, const float *B, int bks, int bis, int M, float *C, const float *bias) {
+  Job *jb = &net->job;
+  jb->kind = JOB_GEMM;
+  jb->A = A; jb->K = K; jb->nb = nb; jb->B = B; jb->bks = bks; jb->bis = bis; jb->M = M; jb->C = C; jb->bias = bias;
+  jb->byRows = (M + 3) / 4 < 2 * net->nThreads;
+  if (net->nThreads > 1 && 4.0 * nb * M * K >= (double)net->minPar) parallel(net);
+  else gemm_thread(net, jb, 0, 1);
 }
 
-/* ---------------------------------------------------------------- one minibatch */
+/* G (K x N row-major) = A^T D over the nb row blocks; threads when large. */
+static void wgrad(Net *net, const float *A, int K, const float *D, int N, int nb, float *G) {
+  Job *jb = &net->job;
+  jb->kind = JOB_WGRAD;
+  jb->A = A; jb->K = K; jb->D = D; jb->N = N; jb->nb = nb; jb->G = G;
+  if (net->nThreads > 1 && K >= 8 * net->nThreads && 4.0 * nb * N * K >= (double)net->minPar) parallel(net);
+  else wgrad_thread(net, jb, 0, 1);
+}
 
-static void softmax_rows(const float *z, float *p, int rows, int C);
-
-/* dz of the output layer for a batch of `len` rows: cross-entropy (softmax(z) - y) / len, or the hinge gradient. */
-static void loss_grad(Net *net, const float *Zout, float *dz, int len) {
-  const int C = net->C;
-  const float B = (float)len;
-  if (net->loss == 1) {
-    const float inv = 1.0f / B; /* tf.mean's gradient: dy / size */
-    for (int r = 0; r < len; r++) {
-      const float s = net->Yb[r] == 1 ? 1.0f : -1.0f;
-      const float z0 = Zout[r * C], z1 = Zout[r * C + 1];
-      const float marg = 1.0f - s * (z1 - z0);
-      const float d = marg > 0.0f ? inv : 0.0f; /* relu'(0) = 0 */
-      dz[r * C] = s * d;
-      dz[r * C + 1] = -(s * d);
-    }
-    return;
-  }
-  softmax_rows(Zout, dz, len, C);
-  for (int r = 0; r < len; r++) {
-    for (int c = 0; c < C; c++) dz[r * C + c] = (dz[r * C + c] - (net->Yb[r] == c ? 1.0f : 0.0f)) / B;
+static void run_job(Net *net, int t, int T) {
+  switch (net->job.kind) {
+    case JOB_GEMM: gemm_thread(net, &net->job, t, T); break;
+    case JOB_WGRAD: wgrad_thread(net, &net->job, t, T); break;
+    case JOB_UPDATE: update_thread(net, t, T); break;
   }
 }
+
 
 /* The tail (n % 4 elements) of an elementwise pass through a 4-lane function, via a local buffer. */
 #define TAIL(EXPR_OF_LOADS)                                                              \
@@ -607,30 +645,6 @@ static void times_dact(int act, float *dst, const float *src, const float *Z, co
 #undef DACT_CASE
 }
 
-/*
- * Softmax of each row of z (rows x C) into p: e = exp(z - max) (the exponentials in one
- * vectorised pass over all rows), p = e / sum(e) with the sum in class order.
- */
-static void softmax_rows(const float *z, float *p, int rows, int C) {
-  const int n = rows * C;
-  for (int r = 0; r < rows; r++) {
-    const float *zr = z + r * C;
-    float mx = zr[0];
-    for (int c = 1; c < C; c++) mx = zr[c] > mx ? zr[c] : mx;
-    for (int c = 0; c < C; c++) p[r * C + c] = zr[c] - mx;
-  }
-  int i = 0;
-  for (; i + 4 <= n; i += 4) st(p + i, exp4(ld(p + i)));
-  for (; i < n; i++) p[i] = expf1(p[i]);
-  for (int r = 0; r < rows; r++) {
-    float *pr = p + r * C;
-    float sum = 0.0f;
-    for (int c = 0; c < C; c++) sum += pr[c];
-    for (int c = 0; c < C; c++) pr[c] = pr[c] / sum;
-  }
-}
-
-/* Welford update of the weight gradients (float64, as GradientAccumulator.add). */
 static void welford(Net *net) {
   const int n = ++net->gsCount;
   for (int l = 0; l < net->nLayers; l++) {
@@ -650,60 +664,126 @@ static void welford(Net *net) {
  * cross-entropy (or hinge) gradient (Welford-accumulated when gsOn), then + l2 W on hidden
  * weights. `s` = step within the epoch (its dropout streams).
  */
+/* ---------------------------------------------------------------- one minibatch */
+
+INLINE int blk(int r, int w, int j) { return ((r >> 2) * w + j) * 4 + (r & 3); }
+
+/*
+ * Softmax over the C classes of each row of blocked logits z (nb blocks x C) into p: four rows
+ * at a time, max, e = exp(z - max), sum in class order, e / sum.
+ */
+static void softmax_blocked(const float *z, float *p, int nb, int C) {
+  for (int rb = 0; rb < nb; rb++) {
+    const float *zr = z + rb * C * 4;
+    float *pr = p + rb * C * 4;
+    v mx = ld(zr);
+    for (int c = 1; c < C; c++) { const v x = ld(zr + 4 * c); mx = sel(wasm_f32x4_gt(x, mx), x, mx); }
+    v sum = splat(0.0f);
+    for (int c = 0; c < C; c++) { const v e = exp4(sub(ld(zr + 4 * c), mx)); st(pr + 4 * c, e); sum = add(sum, e); }
+    for (int c = 0; c < C; c++) st(pr + 4 * c, dvd(ld(pr + 4 * c), sum));
+  }
+}
+
+/* dz of the output layer (blocked nb x C) for `len` rows: (softmax(z) - y) / len, or the hinge gradient; 0 on padding rows. */
+static void loss_grad(Net *net, const float *Z, float *dz, int len, int nb) {
+  const int C = net->C;
+  const v B = splat((float)len);
+  if (net->loss == 1) {
+    const v inv = dvd(splat(1.0f), B); /* tf.mean's gradient: dy / size */
+    for (int rb = 0; rb < nb; rb++) {
+      const v y = wasm_v128_load(net->Yb + 4 * rb);
+      const v s = sel(wasm_i32x4_eq(y, wasm_i32x4_splat(1)), splat(1.0f), splat(-1.0f));
+      const v z0 = ld(Z + rb * 8), z1 = ld(Z + rb * 8 + 4);
+      const v marg = sub(splat(1.0f), mul(s, sub(z1, z0)));
+      /* relu'(0) = 0; padding rows (label -1) get no gradient */
+      const v on = wasm_v128_and(wasm_f32x4_gt(marg, splat(0.0f)), wasm_i32x4_ge(y, wasm_i32x4_splat(0)));
+      const v d = wasm_v128_and(on, inv);
+      st(dz + rb * 8, mul(s, d));
+      st(dz + rb * 8 + 4, wasm_f32x4_neg(mul(s, d)));
+    }
+    return;
+  }
+  softmax_blocked(Z, dz, nb, C);
+  for (int rb = 0; rb < nb; rb++) {
+    const v y = wasm_v128_load(net->Yb + 4 * rb);
+    const v real = wasm_i32x4_ge(y, wasm_i32x4_splat(0));
+    for (int c = 0; c < C; c++) {
+      const v yc = wasm_v128_and(wasm_i32x4_eq(y, wasm_i32x4_splat(c)), splat(1.0f));
+      st(dz + (rb * C + c) * 4, wasm_v128_and(dvd(sub(ld(dz + (rb * C + c) * 4), yc), B), real));
+    }
+  }
+}
+
+/* Column sums of blocked D (nb x N) into db: lane sums over the blocks in order, then hsum. */
+static void colsum(const float *D, int N, int nb, float *db) {
+  for (int j = 0; j < N; j++) {
+    v s = splat(0.0f);
+    for (int rb = 0; rb < nb; rb++) s = add(s, ld(D + (rb * N + j) * 4));
+    db[j] = hsum(s);
+  }
+}
+
+/* mask (blocked) = uniform() >= rate ? keep : 0, drawn in row-major order over len x w as layers.ts draws them; padding rows 0. */
+static void fill_mask(float *mask, int len, int nb, int w, const unsigned *state, double rate, float keep) {
+  Xoshiro s = {state[0], state[1], state[2], state[3]};
+  for (int i = 0; i < nb * w * 4; i++) mask[i] = 0.0f;
+  for (int r = 0; r < len; r++)
+    for (int j = 0; j < w; j++) mask[blk(r, w, j)] = uniform(&s) >= rate ? keep : 0.0f;
+}
+
+/*
+ * The gradient of the minibatch perm[r0 .. r0 + len) (dataset row indices) into net->grad:
+ * cross-entropy (or hinge) gradient (Welford-accumulated when gsOn), then + l2 W on hidden
+ * weights. `s` = step within the epoch (its dropout streams).
+ */
 static void batch_grad(Net *net, int r0, int len, int s) {
   const int D = net->D, nl = net->nLayers;
+  const int nb = ((len + 7) / 8) * 2;
+  /* gather (blocked), padding rows zero with label -1 */
+  for (int i = 0; i < nb * D * 4; i++) net->Xb[i] = 0.0f;
+  for (int r = 0; r < nb * 4; r++) net->Yb[r] = -1;
   for (int r = 0; r < len; r++) {
     const int row = net->perm[r0 + r];
-    const float *src = net->X + row * D;
-    float *dst = net->Xb + r * D;
-    for (int k = 0; k < D; k++) dst[k] = src[k];
+    for (int k = 0; k < D; k++) net->Xb[blk(r, D, k)] = net->X[blk(row, D, k)];
     net->Yb[r] = net->labels[row];
   }
   /* forward */
   const float *h = net->Xb;
   for (int l = 0; l < nl; l++) {
     Layer *ly = &net->L[l];
-    const int w = ly->out;
+    const int w = ly->out, n = nb * w * 4;
     if (ly->kind == KIND_DENSE) {
-      gemm(net, h, ly->in, 1, net->theta + ly->w, w, 1, len, w, ly->in, ly->Z, w, net->theta + ly->b);
-      apply_act(ly->act, ly->H, ly->Z, len * w);
+      gemm(net, h, ly->in, nb, net->theta + ly->w, w, 1, w, ly->Z, net->theta + ly->b);
+    } else if (ly->rate > 0) {
+      fill_mask(ly->mask, len, nb, w, net->stepRng + 4 * (s * net->nDrop + ly->drop), net->dropRate[ly->drop], ly->keep);
+      for (int i = 0; i < n; i += 4) st(ly->Z + i, mul(ld(h + i), ld(ly->mask + i)));
     } else {
-      const int n = len * w;
-      if (ly->rate > 0) {
-        fill_mask(ly->mask, n, net->stepRng + 4 * (s * net->nDrop + ly->drop), net->dropRate[ly->drop], ly->keep);
-        for (int i = 0; i < n; i++) ly->Z[i] = h[i] * ly->mask[i];
-      } else {
-        for (int i = 0; i < n; i++) ly->Z[i] = h[i];
-      }
-      apply_act(ly->act, ly->H, ly->Z, n);
+      for (int i = 0; i < n; i += 4) st(ly->Z + i, ld(h + i));
     }
+    apply_act(ly->act, ly->H, ly->Z, n);
     h = ly->H;
   }
-  /* backward: dz of the output (its Z = logits) */
+  /* backward from the output's logits (its Z) */
   float *dz = net->dA, *other = net->dB;
-  loss_grad(net, net->L[nl - 1].Z, dz, len);
+  loss_grad(net, net->L[nl - 1].Z, dz, len, nb);
   for (int l = nl - 1; l >= 0; l--) {
     Layer *ly = &net->L[l];
     const float *hin = l > 0 ? net->L[l - 1].H : net->Xb;
     const int w = ly->out, in = ly->in;
     if (ly->kind == KIND_DENSE) {
-      /* dW = hin^T dz (in x w, k = rows), db = column sums of dz */
-      gemm(net, hin, 1, in, dz, w, 1, in, w, len, net->grad + ly->w, w, 0);
-      float *db = net->grad + ly->b;
-      for (int j = 0; j < w; j++) db[j] = 0.0f;
-      for (int r = 0; r < len; r++) for (int j = 0; j < w; j++) db[j] += dz[r * w + j];
+      wgrad(net, hin, in, dz, w, nb, net->grad + ly->w); /* dW = hin^T dz */
+      colsum(dz, w, nb, net->grad + ly->b);               /* db */
       if (l == 0) break;
-      /* dh = dz W^T (len x in), B(k = j, n = i) = W[i w + j] */
-      gemm(net, dz, w, 1, net->theta + ly->w, 1, w, len, in, w, other, in, 0);
+      gemm(net, dz, w, nb, net->theta + ly->w, 1, w, in, other, 0); /* dh = dz W^T: B(j, i) = W[i w + j] */
     } else {
       if (l == 0) break;
-      const int n = len * w;
-      if (ly->rate > 0) for (int i = 0; i < n; i++) other[i] = dz[i] * ly->mask[i];
-      else for (int i = 0; i < n; i++) other[i] = dz[i];
+      const int n = nb * w * 4;
+      if (ly->rate > 0) for (int i = 0; i < n; i += 4) st(other + i, mul(ld(dz + i), ld(ly->mask + i)));
+      else for (int i = 0; i < n; i += 4) st(other + i, ld(dz + i));
     }
     /* through the activation of the layer below */
     const Layer *below = &net->L[l - 1];
-    times_dact(below->act, other, other, below->Z, below->H, len * in);
+    times_dact(below->act, other, other, below->Z, below->H, nb * in * 4);
     float *t = dz; dz = other; other = t;
   }
   if (net->gsOn) welford(net);
@@ -742,28 +822,43 @@ void train_epoch(Net *net, int steps) {
 
 /* ---------------------------------------------------------------- evaluation */
 
+/* Row-major dst (n x w) from blocked src. */
+static void unblock(const float *src, int w, int n, float *dst) {
+  for (int r = 0; r < n; r++)
+    for (int j = 0; j < w; j++) dst[r * w + j] = src[blk(r, w, j)];
+}
+
 /*
- * Forward pass (no dropout) of rows [r0, r0 + n) (n <= chunk) of X: logits into net->logits
- * (n x C); with `capture`, every layer's activations into its E buffer (n x width; the output
- * layer as softmax).
+ * Forward pass (no dropout) of rows [r0, r0 + n) of X (r0 a multiple of 8, n <= chunk): logits
+ * into net->logits (n x C, row-major); with `capture`, every layer's activations into its E
+ * buffer (n x width, row-major; the output layer as softmax).
  */
 EXPORT(eval_rows)
 void eval_rows(Net *net, int r0, int n, int capture) {
+  const int nb = ((n + 7) / 8) * 2, nl = net->nLayers, C = net->C;
   const float *h = net->X + r0 * net->D;
-  const int nl = net->nLayers, C = net->C;
+  float *bufs[2] = {net->eA, net->eB};
   for (int l = 0; l < nl; l++) {
     Layer *ly = &net->L[l];
     const int w = ly->out;
-    float *out = l == nl - 1 ? net->logits : ly->E;
+    float *out = bufs[l & 1];
     if (ly->kind == KIND_DENSE) {
-      gemm(net, h, ly->in, 1, net->theta + ly->w, w, 1, n, w, ly->in, out, w, net->theta + ly->b);
-      apply_act(ly->act, out, out, n * w);
+      gemm(net, h, ly->in, nb, net->theta + ly->w, w, 1, w, out, net->theta + ly->b);
+      apply_act(ly->act, out, out, nb * w * 4);
     } else {
-      apply_act(ly->act, out, h, n * w);
+      apply_act(ly->act, out, h, nb * w * 4);
+    }
+    if (l == nl - 1) {
+      unblock(out, C, n, net->logits);
+      if (capture) {
+        softmax_blocked(out, bufs[(l + 1) & 1], nb, C);
+        unblock(bufs[(l + 1) & 1], C, n, ly->E);
+      }
+    } else if (capture) {
+      unblock(out, w, n, ly->E);
     }
     h = out;
   }
-  if (capture) softmax_rows(net->logits, net->L[nl - 1].E, n, C);
 }
 
 /* ---------------------------------------------------------------- driver checks and test entry points */
@@ -784,8 +879,11 @@ void gradient(Net *net, int len) { batch_grad(net, 0, len, 0); }
 EXPORT(update)
 void update(Net *net) { apply_update(net, 0); }
 
-/* C = A B for the GEMM benchmark: A(i,k) = A[i ars + k acs], B(k,j) = B[k brs + j bcs]. */
+/* Benchmark entry points: the two product kernels on blocked operands (nb row blocks). */
 EXPORT(gemm_test)
-void gemm_test(Net *net, const float *A, int ars, int acs, const float *B, int brs, int bcs, int M, int N, int K, float *C) {
-  gemm(net, A, ars, acs, B, brs, bcs, M, N, K, C, N, 0);
+void gemm_test(Net *net, const float *A, int K, int nb, const float *B, int bks, int bis, int M, float *C) {
+  gemm(net, A, K, nb, B, bks, bis, M, C, 0);
 }
+
+EXPORT(wgrad_test)
+void wgrad_test(Net *net, const float *A, int K, const float *D, int N, int nb, float *G) { wgrad(net, A, K, D, N, nb, G); }

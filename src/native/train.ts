@@ -20,7 +20,8 @@ export interface TrainExports {
   worker_loop(net: number, t: number): void;
   stop_workers(net: number): void;
   act_apply(act: number, dst: number, src: number, n: number): void;
-  gemm_test(net: number, A: number, ars: number, acs: number, B: number, brs: number, bcs: number, M: number, N: number, K: number, C: number): void;
+  gemm_test(net: number, A: number, K: number, nb: number, B: number, bks: number, bis: number, M: number, C: number): void;
+  wgrad_test(net: number, A: number, K: number, D: number, N: number, nb: number, G: number): void;
   struct_sizes(): number;
   __heap_base: WebAssembly.Global;
   __stack_pointer: WebAssembly.Global;

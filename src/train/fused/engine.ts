@@ -11,7 +11,7 @@ import {evaluate} from '../evaluate.js';
 import {layerGradStats, type LayerGradStats} from '../grad-stats.js';
 import {learningRate} from '../lr.js';
 import {initParams, type ModelPlan, type PlannedLayer} from '../../model/plan.js';
-import {ACT, Arena, DECAY, KIND, LAYER_FIELDS, NET_FIELDS, OPT, fieldOffset, writeStruct, type NetField} from './layout.js';
+import {ACT, Arena, DECAY, KIND, LAYER_FIELDS, NET_FIELDS, OPT, blockedIndex, fieldOffset, padRows, writeStruct, type NetField} from './layout.js';
 
 /**
  * The fused engine: src/native/train.c trains dense networks (dense and dropout layers on a 1-D
@@ -59,8 +59,6 @@ export const fusedEngine: TrainEngine = {
   id: `fused ${fusedKernelsId()}`,
   train: trainFused,
 };
-
-const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 
 export interface FusedNetOptions {
   seed: number;
@@ -118,15 +116,20 @@ export class FusedNet {
     const drops = (this.drops = layers.filter((l) => l.type === 'dropout'));
     const widths = (this.widths = layers.map((l) => l.width));
     const maxW = Math.max(...widths);
-    const chunk = (this.chunk = Math.max(1, Math.min(N, Math.floor(EVAL_FLOATS / widths.reduce((a, b) => a + b, 0)))));
+    // evaluation rows per call: a multiple of 8 (whole register tiles)
+    const chunk = (this.chunk = Math.min(padRows(N), Math.max(8, Math.floor(EVAL_FLOATS / widths.reduce((a, b) => a + b, 0) / 8) * 8)));
+    const Bp = padRows(B);
+    // packing buffers per thread: the weight panels of a product (K x fan-out rounded up to 4) or
+    // the weight gradient's row panels (row blocks x (fan-in rounded up to 4 + fan-out rounded up to 2) x 4)
+    const up = (x: number, m: number) => Math.ceil(x / m) * m;
+    const packStride = Math.max(
+      ...layers.filter((l) => l.type === 'dense').map((l) => {
+        const fanIn = l.params[0].fanIn;
+        return Math.max(fanIn * up(l.width, 4), l.width * up(fanIn, 4), Bp * (up(fanIn, 4) + up(l.width, 2)));
+      }),
+    );
     const T = (this.threads = opts.threads ?? fusedThreads(plan, cfg));
     const gradStats = opts.gradStats ?? false;
-    let packStride = 0;
-    for (const l of layers) {
-      if (l.type !== 'dense') continue;
-      const fanIn = l.params[0].fanIn;
-      packStride = Math.max(packStride, fanIn * pad8(l.width), B * pad8(l.width), l.width * pad8(fanIn));
-    }
 
     // ---- layout
     const mod = trainModule();
@@ -136,7 +139,7 @@ export class FusedNet {
     const at = (this.at = {
       net: a.alloc(4 * NET_FIELDS.length),
       layers: a.alloc(4 * LAYER_FIELDS.length * nl),
-      X: a.floats(N * D),
+      X: a.floats(padRows(N) * D),
       labels: a.alloc(4 * N),
       theta: a.floats(P),
       grad: a.floats(P),
@@ -148,13 +151,15 @@ export class FusedNet {
       stepF: a.floats(4 * Math.max(1, steps)),
       stepRng: a.alloc(16 * Math.max(1, steps) * drops.length),
       dropRate: a.doubles(drops.length),
-      Xb: a.floats(B * D),
-      Yb: a.alloc(4 * B),
-      dA: a.floats(B * maxW),
-      dB: a.floats(B * maxW),
+      Xb: a.floats(Bp * D),
+      Yb: a.alloc(4 * Bp),
+      dA: a.floats(Bp * maxW),
+      dB: a.floats(Bp * maxW),
       logits: a.floats(chunk * C),
+      eA: a.floats(chunk * maxW),
+      eB: a.floats(chunk * maxW),
       pack: a.floats(packStride * T),
-      layer: layers.map((l) => ({Z: a.floats(B * l.width), H: a.floats(B * l.width), mask: l.type === 'dropout' ? a.floats(B * l.width) : 0, E: a.floats(chunk * l.width)})),
+      layer: layers.map((l) => ({Z: a.floats(Bp * l.width), H: a.floats(Bp * l.width), mask: l.type === 'dropout' ? a.floats(Bp * l.width) : 0, E: a.floats(chunk * l.width)})),
       stacks: Array.from({length: T - 1}, () => a.alloc(STACK_BYTES)),
     });
     const pages = Math.ceil(a.next / PAGE);
@@ -168,7 +173,9 @@ export class FusedNet {
     if (ex.struct_sizes() !== 4 * NET_FIELDS.length * 1000 + 4 * LAYER_FIELDS.length) throw new Error('fused engine: src/train/fused/layout.ts does not match the module (rebuild with scripts/build-wasm.sh)');
 
     // ---- contents
-    this.f32.set(data.x.subarray(0, N * D), at.X / 4);
+    // the dataset in the blocked layout (rows padded with zeros)
+    const X = this.f32.subarray(at.X / 4, at.X / 4 + padRows(N) * D);
+    for (let r = 0; r < N; r++) for (let k = 0; k < D; k++) X[blockedIndex(r, D, k)] = data.x[r * D + k];
     this.i32.set(data.labels.subarray(0, N), at.labels / 4);
     this.theta = this.f32.subarray(at.theta / 4, at.theta / 4 + P);
     this.slots = (opt === OPT.adam ? [at.m, at.v] : opt === OPT.momentum ? [at.m] : []).map((off) => this.f32.subarray(off / 4, off / 4 + P));
@@ -204,7 +211,7 @@ export class FusedNet {
       // float32 of each float64 scalar, as tfjs rounds scalar operands
       beta1: cfg.beta1, omb1: 1 - cfg.beta1, beta2: cfg.beta2, omb2: 1 - cfg.beta2, eps: cfg.epsilon, mom: cfg.momentum, l2: cfg.l2,
       batch: cfg.batchSize, perm: at.perm, nTrain, stepF: at.stepF, stepRng: at.stepRng, nDrop: drops.length, dropRate: at.dropRate,
-      Xb: at.Xb, Yb: at.Yb, dA: at.dA, dB: at.dB, logits: at.logits, chunk, pack: at.pack, packStride,
+      Xb: at.Xb, Yb: at.Yb, dA: at.dA, dB: at.dB, logits: at.logits, chunk, eA: at.eA, eB: at.eB, pack: at.pack, packStride,
       nThreads: T, minPar: MIN_PARALLEL_MACS,
     });
   }

@@ -1,7 +1,9 @@
 /**
  * The memory layout of the fused engine: the C structs of src/native/train.c mirrored field by
- * field (every field is 4 bytes: int, float or pointer), and a bump allocator over the shared
- * linear memory. `struct_sizes()` of the module is checked against these lists at start.
+ * field (every field is 4 bytes: int, float or pointer), a bump allocator over the shared
+ * linear memory, and the row-blocked layout of activation matrices (rows in the four lanes of a
+ * vector; rows padded to a multiple of 8). `struct_sizes()` of the module is checked against
+ * these lists at start.
  */
 
 type Kind = 'i' | 'f';
@@ -19,11 +21,11 @@ export const NET_FIELDS = [
   ['loss', 'i'], ['opt', 'i'], ['decay', 'i'],
   ['beta1', 'f'], ['omb1', 'f'], ['beta2', 'f'], ['omb2', 'f'], ['eps', 'f'], ['mom', 'f'], ['l2', 'f'],
   ['batch', 'i'], ['perm', 'i'], ['nTrain', 'i'], ['stepF', 'i'], ['stepRng', 'i'], ['nDrop', 'i'], ['dropRate', 'i'],
-  ['Xb', 'i'], ['Yb', 'i'], ['dA', 'i'], ['dB', 'i'], ['logits', 'i'], ['chunk', 'i'], ['pack', 'i'], ['packStride', 'i'],
-  ['nThreads', 'i'], ['minPar', 'i'], ['gen', 'i'], ['done', 'i'],
+  ['Xb', 'i'], ['Yb', 'i'], ['dA', 'i'], ['dB', 'i'], ['logits', 'i'], ['chunk', 'i'], ['eA', 'i'], ['eB', 'i'],
+  ['pack', 'i'], ['packStride', 'i'], ['nThreads', 'i'], ['minPar', 'i'], ['gen', 'i'], ['done', 'i'],
   // struct Job
-  ['jobKind', 'i'], ['jA', 'i'], ['jars', 'i'], ['jacs', 'i'], ['jB', 'i'], ['jbrs', 'i'], ['jbcs', 'i'], ['jM', 'i'], ['jN', 'i'], ['jK', 'i'],
-  ['jC', 'i'], ['jldc', 'i'], ['jbias', 'i'], ['jbyRows', 'i'], ['jn0', 'i'], ['jn1', 'i'], ['jstep', 'i'],
+  ['jobKind', 'i'], ['jA', 'i'], ['jK', 'i'], ['jB', 'i'], ['jbks', 'i'], ['jbis', 'i'], ['jM', 'i'], ['jnb', 'i'], ['jC', 'i'], ['jbias', 'i'],
+  ['jD', 'i'], ['jN', 'i'], ['jG', 'i'], ['jbyRows', 'i'], ['jstep', 'i'],
 ] as const satisfies readonly (readonly [string, Kind])[];
 
 export type LayerField = (typeof LAYER_FIELDS)[number][0];
@@ -35,7 +37,7 @@ export const KIND = {dense: 0, dropout: 1} as const;
 export const OPT = {adam: 0, sgd: 1, momentum: 2} as const;
 export const DECAY = {none: 0, flat: 1, tensor: 2} as const;
 
-/** Slack after every buffer: kernels read (never write) up to 8 floats past a row's end. */
+/** Slack after every buffer (the kernels stay inside their buffers; this is a margin). */
 const SLACK = 64;
 
 /** Bump allocator: byte offsets, 16-byte aligned, each block followed by SLACK bytes. */
@@ -74,3 +76,9 @@ export function fieldOffset<F extends string>(fields: readonly (readonly [F, Kin
   if (i < 0) throw new Error(`no field ${name}`);
   return 4 * i;
 }
+
+/** Rows padded for the blocked layout (two blocks of 4 rows per register tile). */
+export const padRows = (n: number): number => Math.ceil(n / 8) * 8;
+
+/** Offset (in floats) of element (r, j) of a blocked matrix of width w. */
+export const blockedIndex = (r: number, w: number, j: number): number => ((r >> 2) * w + j) * 4 + (r & 3);

@@ -84,18 +84,18 @@ describe('tdlab run (end to end, tiny runs)', function () {
       parseJsonStdout(res.good);
     });
 
-    it('the JSON has runDir, status done, a 64-hex configHash and backend wasm', function () {
+    it('the JSON has runDir, status done, a 64-hex configHash, engine fused and no tensor backend (a dense model on --backend wasm trains on the fused engine)', function () {
       const j = parseJsonStdout(res.good);
       assert.equal(typeof j.runDir, 'string');
       assert.equal(j.status, 'done');
       assert.match(j.configHash, /^[0-9a-f]{64}$/);
-      assert.equal(j.backend, 'wasm');
+      assert.equal(j.engine, 'fused');
+      assert.equal(j.backend, null);
     });
 
-    it('progress goes to stderr (stage lines, backend, epochs), not stdout', function () {
+    it('progress goes to stderr (stage lines, epochs), not stdout', function () {
       const err = res.good.stderr;
       for (const s of ['data', 'train', 'metrics', 'report']) assert.match(err, new RegExp(`\\b${s}\\b`), `stage ${s} on stderr`);
-      assert.match(err, /backend: wasm/);
       assert.match(err, /epoch \d+\/30/);
       assert.doesNotMatch(res.good.stdout, /epoch \d+\/30|backend:/);
       assert.ok(!err.includes('    at '), 'no stack trace');
@@ -135,7 +135,12 @@ describe('tdlab run (end to end, tiny runs)', function () {
       assert.equal(prov.packages['@tensorflow/tfjs'], pkg('@tensorflow/tfjs'));
       assert.equal(prov.packages['apache-arrow'], pkg('apache-arrow'), `apache-arrow missing or wrong in packages: ${JSON.stringify(prov.packages)}`);
       assert.match(prov.packages['tdlab/spectral-kernels'], /^wasm-simd128 [0-9a-f]{12}$/);
-      assert.equal(prov.backend, 'wasm');
+      assert.match(prov.packages['tdlab/train-kernels'], /^wasm-simd128-threads [0-9a-f]{12}$/);
+      // the fused engine trained: no tensor backend was loaded; the module's hash is recorded
+      assert.equal(prov.backend, null);
+      assert.equal(prov.stages.train.info.engine, 'fused');
+      assert.match(prov.stages.train.info.engineKernels, /^wasm-simd128-threads sha256 [0-9a-f]{64}$/);
+      assert.equal(prov.stages.train.info.engineKernels.split(' ').at(-1).slice(0, 12), prov.packages['tdlab/train-kernels'].split(' ')[1]);
       assert.ok(prov.host && typeof prov.host === 'object', 'host');
       assert.equal(typeof prov.host.hostname, 'string');
       assert.ok(prov.host.cpu || prov.host.cores, 'host CPU');

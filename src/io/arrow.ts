@@ -28,6 +28,13 @@ export interface ColumnSpec {
   metadata?: Record<string, string>;
 }
 
+/**
+ * Encoded string columns by array identity: a run writes the same `split` column into every
+ * snapshot file, and encoding 4096 strings costs more than the rest of a 12-bit snapshot.
+ * Callers never modify a string array after handing it to a writer.
+ */
+const utf8Encoded = new WeakMap<string[], Data>();
+
 function toData(c: ColumnValues, rows: number): {type: DataType; data: Data} {
   switch (c.kind) {
     case 'int32':
@@ -41,8 +48,12 @@ function toData(c: ColumnValues, rows: number): {type: DataType; data: Data} {
       return {type: new Bool(), data: v.data[0]};
     }
     case 'utf8': {
-      const v = vectorFromArray(c.values, new Utf8());
-      return {type: new Utf8(), data: v.data[0]};
+      let data = utf8Encoded.get(c.values);
+      if (!data) {
+        data = vectorFromArray(c.values, new Utf8()).data[0];
+        utf8Encoded.set(c.values, data);
+      }
+      return {type: new Utf8(), data};
     }
     case 'tensor': {
       const type = new FixedSizeList(c.width, new Field('item', new Float32(), false));

@@ -42,7 +42,7 @@ enum { ACT_LINEAR = 0, ACT_TANH = 1, ACT_RELU = 2, ACT_SIGMOID = 3, ACT_SOFTSIGN
 enum { KIND_DENSE = 0, KIND_DROPOUT = 1 };
 enum { OPT_ADAM = 0, OPT_SGD = 1, OPT_MOMENTUM = 2 };
 enum { DECAY_NONE = 0, DECAY_FLAT = 1, DECAY_TENSOR = 2 };
-enum { JOB_QUIT = 0, JOB_GEMM = 1, JOB_WGRAD = 2, JOB_UPDATE = 3 };
+enum { JOB_QUIT = 0, JOB_GEMM = 1, JOB_WGRAD = 2, JOB_UPDATE = 3, JOB_EVAL = 4 };
 
 typedef struct Layer {
   int kind;   /* KIND_DENSE / KIND_DROPOUT */
@@ -76,6 +76,7 @@ typedef struct Job {
   float *G;                       /* JOB_WGRAD: G = A^T D, K x N row-major */
   int byRows;                     /* JOB_GEMM: split row-block pairs among threads (else units) */
   int step;                       /* JOB_UPDATE: index into stepF */
+  int r0, n, capture;             /* JOB_EVAL: rows [r0, r0 + n) of X, capture flag */
 } Job;
 
 typedef struct Net {
@@ -590,8 +591,11 @@ static void wgrad(Net *net, const float *A, int K, const float *D, int N, int nb
   else wgrad_thread(net, jb, 0, 1);
 }
 
+static void eval_part(Net *net, int r0, int n, int capture, int t, int T);
+
 static void run_job(Net *net, int t, int T) {
   switch (net->job.kind) {
+    case JOB_EVAL: eval_part(net, net->job.r0, net->job.n, net->job.capture, t, T); break;
     case JOB_GEMM: gemm_thread(net, &net->job, t, T); break;
     case JOB_WGRAD: wgrad_thread(net, &net->job, t, T); break;
     case JOB_UPDATE: update_thread(net, t, T); break;
@@ -822,11 +826,52 @@ void train_epoch(Net *net, int steps) {
 
 /* ---------------------------------------------------------------- evaluation */
 
-/* Row-major dst (n x w) from blocked src. */
-static void unblock(const float *src, int w, int n, float *dst) {
-  for (int r = 0; r < n; r++)
-    for (int j = 0; j < w; j++) dst[r * w + j] = src[blk(r, w, j)];
+/*
+ * Thread t of T's share of an evaluation pass: its row-block pairs through every layer (each
+ * thread packs the weight panels it reads), then its rows of the outputs. Rows are independent,
+ * so the split changes nothing in the values.
+ */
+static void eval_part(Net *net, int r0, int n, int capture, int t, int T) {
+  const int pairs = (n + 7) / 8, p0 = pairs * t / T, p1 = pairs * (t + 1) / T;
+  if (p0 >= p1) return;
+  const int nl = net->nLayers, C = net->C, nb = 2 * pairs;
+  const int rlo = 8 * p0, rhi = imin(8 * p1, n);
+  float *bufs[2] = {net->eA, net->eB};
+  const float *h = net->X + r0 * net->D;
+  for (int l = 0; l < nl; l++) {
+    Layer *ly = &net->L[l];
+    const int w = ly->out;
+    float *out = bufs[l & 1];
+    if (ly->kind == KIND_DENSE) {
+      Job jb = {0};
+      jb.A = h; jb.K = ly->in; jb.nb = nb; jb.B = net->theta + ly->w; jb.bks = w; jb.bis = 1; jb.M = w; jb.C = out; jb.bias = net->theta + ly->b;
+      const int packed = jb.K * jb.M >= PACK_MIN;
+      float *pk = packed ? net->pack + t * net->packStride : 0;
+      if (pk) pack_b(&jb, pk, 0, (w + 3) / 4);
+      gemm_part(&jb, pk, p0, p1, 0, (w + 3) / 4);
+      apply_act(ly->act, out + p0 * 8 * w, out + p0 * 8 * w, (p1 - p0) * 8 * w);
+    } else {
+      apply_act(ly->act, out + p0 * 8 * w, h + p0 * 8 * w, (p1 - p0) * 8 * w);
+    }
+    if (l == nl - 1) {
+      for (int r = rlo; r < rhi; r++)
+        for (int c = 0; c < C; c++) net->logits[r * C + c] = out[blk(r, C, c)];
+      if (capture) {
+        float *p = bufs[(l + 1) & 1];
+        softmax_blocked(out + p0 * 8 * C, p + p0 * 8 * C, 2 * (p1 - p0), C);
+        for (int r = rlo; r < rhi; r++)
+          for (int c = 0; c < C; c++) ly->E[r * C + c] = p[blk(r, C, c)];
+      }
+    } else if (capture) {
+      for (int r = rlo; r < rhi; r++)
+        for (int j = 0; j < w; j++) ly->E[r * w + j] = out[blk(r, w, j)];
+    }
+    h = out;
+  }
 }
+
+/* Evaluation passes with at least this many multiply-adds are split among threads by rows. */
+#define EVAL_PAR_MIN (1 << 23)
 
 /*
  * Forward pass (no dropout) of rows [r0, r0 + n) of X (r0 a multiple of 8, n <= chunk): logits
@@ -835,29 +880,14 @@ static void unblock(const float *src, int w, int n, float *dst) {
  */
 EXPORT(eval_rows)
 void eval_rows(Net *net, int r0, int n, int capture) {
-  const int nb = ((n + 7) / 8) * 2, nl = net->nLayers, C = net->C;
-  const float *h = net->X + r0 * net->D;
-  float *bufs[2] = {net->eA, net->eB};
-  for (int l = 0; l < nl; l++) {
-    Layer *ly = &net->L[l];
-    const int w = ly->out;
-    float *out = bufs[l & 1];
-    if (ly->kind == KIND_DENSE) {
-      gemm(net, h, ly->in, nb, net->theta + ly->w, w, 1, w, out, net->theta + ly->b);
-      apply_act(ly->act, out, out, nb * w * 4);
-    } else {
-      apply_act(ly->act, out, h, nb * w * 4);
-    }
-    if (l == nl - 1) {
-      unblock(out, C, n, net->logits);
-      if (capture) {
-        softmax_blocked(out, bufs[(l + 1) & 1], nb, C);
-        unblock(bufs[(l + 1) & 1], C, n, ly->E);
-      }
-    } else if (capture) {
-      unblock(out, w, n, ly->E);
-    }
-    h = out;
+  double macs = 0;
+  for (int l = 0; l < net->nLayers; l++) macs += (double)n * net->L[l].in * net->L[l].out;
+  if (net->nThreads > 1 && macs >= EVAL_PAR_MIN && n >= 16 * net->nThreads) {
+    net->job.kind = JOB_EVAL;
+    net->job.r0 = r0; net->job.n = n; net->job.capture = capture;
+    parallel(net);
+  } else {
+    eval_part(net, r0, n, capture, 0, 1);
   }
 }
 

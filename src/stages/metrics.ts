@@ -33,8 +33,8 @@ export function subSchedule(epochs: number[], every: number): Set<number> {
 
 /** A seeded subset of `rows` (all rows when undefined) of size <= max, in increasing order. */
 function capRows(rows: Int32Array | undefined, n: number, max: number | undefined, seed: number, label: string): Int32Array | undefined {
+  if (max === undefined || (rows?.length ?? n) <= max) return rows;
   const base = rows ?? Int32Array.from({length: n}, (_, i) => i);
-  if (max === undefined || base.length <= max) return rows;
   const perm = new Rng(seed, `subsample/${label}`).permutation(base.length);
   return Int32Array.from(perm.subarray(0, max), (i) => base[i]).sort();
 }

@@ -43,7 +43,7 @@ export const trainStage: Stage = {
     const fused = engine.name === 'fused';
     const backend = fused ? null : selected.backend!.backend;
     const adapter = fused ? undefined : selected.backend!.adapter;
-    const threads = fused ? fusedThreads(plan, cfg) : undefined;
+    const threads = fused ? fusedThreads(plan, cfg, data.n) : undefined;
     mkdirSync(paths.activationsDir, {recursive: true});
     mkdirSync(paths.checkpointsDir, {recursive: true});
 

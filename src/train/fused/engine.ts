@@ -44,14 +44,24 @@ const STACK_BYTES = 64 * 1024;
 const PAGE = 65536;
 
 /**
- * Threads for a plan: `TDLAB_THREADS` when set, else 2 (at most the cores) when one minibatch's
- * largest product is big enough for the split to pay, else 1.
+ * An evaluation pass of at least this many multiply-adds is split among threads (train.c's
+ * EVAL_PAR_MIN). Measured: the 12-bit net's pass (4096 rows, 1.1M multiply-adds) gains nothing
+ * from a second thread (1.2 ms per epoch either way), so it stays below.
  */
-export function fusedThreads(plan: ModelPlan, cfg: Pick<TrainConfig, 'batchSize'>): number {
+const EVAL_PARALLEL_MACS = 1 << 23;
+
+/**
+ * Threads for a plan: `TDLAB_THREADS` when set, else 2 (at most the cores) when one minibatch's
+ * largest product, or the evaluation pass over all rows, is big enough for the split to pay,
+ * else 1.
+ */
+export function fusedThreads(plan: ModelPlan, cfg: Pick<TrainConfig, 'batchSize'>, rows = 0): number {
   const env = Number(process.env.TDLAB_THREADS);
   if (Number.isInteger(env) && env >= 1) return env;
-  const largest = Math.max(...plan.layers.map((l) => (l.type === 'dense' ? l.params[0].fanIn * l.width * cfg.batchSize : 0)));
-  return largest >= MIN_PARALLEL_MACS ? Math.min(2, availableParallelism()) : 1;
+  const dense = plan.layers.filter((l) => l.type === 'dense');
+  const largest = Math.max(...dense.map((l) => l.params[0].fanIn * l.width * cfg.batchSize));
+  const evalMacs = rows * dense.reduce((a, l) => a + l.params[0].fanIn * l.width, 0);
+  return largest >= MIN_PARALLEL_MACS || evalMacs >= EVAL_PARALLEL_MACS ? Math.min(2, availableParallelism()) : 1;
 }
 
 export const fusedEngine: TrainEngine = {
@@ -128,7 +138,7 @@ export class FusedNet {
         return Math.max(fanIn * up(l.width, 4), l.width * up(fanIn, 4), Bp * (up(fanIn, 4) + up(l.width, 2)));
       }),
     );
-    const T = (this.threads = opts.threads ?? fusedThreads(plan, cfg));
+    const T = (this.threads = opts.threads ?? fusedThreads(plan, cfg, Math.min(N, chunk)));
     const gradStats = opts.gradStats ?? false;
 
     // ---- layout

@@ -25,7 +25,7 @@ export const NET_FIELDS = [
   ['pack', 'i'], ['packStride', 'i'], ['nThreads', 'i'], ['minPar', 'i'], ['gen', 'i'], ['done', 'i'],
   // struct Job
   ['jobKind', 'i'], ['jA', 'i'], ['jK', 'i'], ['jB', 'i'], ['jbks', 'i'], ['jbis', 'i'], ['jM', 'i'], ['jnb', 'i'], ['jC', 'i'], ['jbias', 'i'],
-  ['jD', 'i'], ['jN', 'i'], ['jG', 'i'], ['jbyRows', 'i'], ['jstep', 'i'],
+  ['jD', 'i'], ['jN', 'i'], ['jG', 'i'], ['jbyRows', 'i'], ['jstep', 'i'], ['jr0', 'i'], ['jn', 'i'], ['jcapture', 'i'],
 ] as const satisfies readonly (readonly [string, Kind])[];
 
 export type LayerField = (typeof LAYER_FIELDS)[number][0];

@@ -828,43 +828,47 @@ void train_epoch(Net *net, int steps) {
 
 /*
  * Thread t of T's share of an evaluation pass: its row-block pairs through every layer (each
- * thread packs the weight panels it reads), then its rows of the outputs. Rows are independent,
- * so the split changes nothing in the values.
+ * thread packs the weight panels it reads), then its rows of the outputs. Each thread works in
+ * its own region of the ping-pong buffers (from its first row times the widest layer), so no
+ * layer of one thread overlaps a layer of another whatever their widths or timing. Rows are
+ * independent, so the split changes nothing in the values.
  */
 static void eval_part(Net *net, int r0, int n, int capture, int t, int T) {
   const int pairs = (n + 7) / 8, p0 = pairs * t / T, p1 = pairs * (t + 1) / T;
   if (p0 >= p1) return;
-  const int nl = net->nLayers, C = net->C, nb = 2 * pairs;
+  const int nl = net->nLayers, C = net->C, np = p1 - p0;
+  int maxW = 0;
+  for (int l = 0; l < nl; l++) maxW = net->L[l].out > maxW ? net->L[l].out : maxW;
   const int rlo = 8 * p0, rhi = imin(8 * p1, n);
-  float *bufs[2] = {net->eA, net->eB};
-  const float *h = net->X + r0 * net->D;
+  float *bufs[2] = {net->eA + p0 * 8 * maxW, net->eB + p0 * 8 * maxW};
+  const float *h = net->X + (r0 + rlo) * net->D;
   for (int l = 0; l < nl; l++) {
     Layer *ly = &net->L[l];
     const int w = ly->out;
     float *out = bufs[l & 1];
     if (ly->kind == KIND_DENSE) {
       Job jb = {0};
-      jb.A = h; jb.K = ly->in; jb.nb = nb; jb.B = net->theta + ly->w; jb.bks = w; jb.bis = 1; jb.M = w; jb.C = out; jb.bias = net->theta + ly->b;
+      jb.A = h; jb.K = ly->in; jb.nb = 2 * np; jb.B = net->theta + ly->w; jb.bks = w; jb.bis = 1; jb.M = w; jb.C = out; jb.bias = net->theta + ly->b;
       const int packed = jb.K * jb.M >= PACK_MIN;
       float *pk = packed ? net->pack + t * net->packStride : 0;
       if (pk) pack_b(&jb, pk, 0, (w + 3) / 4);
-      gemm_part(&jb, pk, p0, p1, 0, (w + 3) / 4);
-      apply_act(ly->act, out + p0 * 8 * w, out + p0 * 8 * w, (p1 - p0) * 8 * w);
+      gemm_part(&jb, pk, 0, np, 0, (w + 3) / 4);
+      apply_act(ly->act, out, out, np * 8 * w);
     } else {
-      apply_act(ly->act, out + p0 * 8 * w, h + p0 * 8 * w, (p1 - p0) * 8 * w);
+      apply_act(ly->act, out, h, np * 8 * w);
     }
     if (l == nl - 1) {
       for (int r = rlo; r < rhi; r++)
-        for (int c = 0; c < C; c++) net->logits[r * C + c] = out[blk(r, C, c)];
+        for (int c = 0; c < C; c++) net->logits[r * C + c] = out[blk(r - rlo, C, c)];
       if (capture) {
         float *p = bufs[(l + 1) & 1];
-        softmax_blocked(out + p0 * 8 * C, p + p0 * 8 * C, 2 * (p1 - p0), C);
+        softmax_blocked(out, p, 2 * np, C);
         for (int r = rlo; r < rhi; r++)
-          for (int c = 0; c < C; c++) ly->E[r * C + c] = p[blk(r, C, c)];
+          for (int c = 0; c < C; c++) ly->E[r * C + c] = p[blk(r - rlo, C, c)];
       }
     } else if (capture) {
       for (int r = rlo; r < rhi; r++)
-        for (int j = 0; j < w; j++) ly->E[r * w + j] = out[blk(r, w, j)];
+        for (int j = 0; j < w; j++) ly->E[r * w + j] = out[blk(r - rlo, w, j)];
     }
     h = out;
   }

@@ -5,9 +5,9 @@ import {fusedKernelsId, fusedUnavailable, instantiate, trainModule, type TrainEx
 import {StageError} from '../../util/errors.js';
 import {Rng} from '../../util/prng.js';
 import type {TrainData} from '../../data/types.js';
-import type {TrainEngine, TrainHooks} from '../engine.js';
 import type {TrainState} from '../state.js';
-import {evaluate} from '../evaluate.js';
+import type {TrainEngine, TrainHooks} from '../engine.js';
+import {beginEpoch} from '../evaluate.js';
 import {layerGradStats, type LayerGradStats} from '../grad-stats.js';
 import {learningRate} from '../lr.js';
 import {initParams, type ModelPlan, type PlannedLayer} from '../../model/plan.js';
@@ -332,29 +332,19 @@ async function trainFused(plan: ModelPlan, data: TrainData, cfg: TrainConfig, se
     await net.startWorkers();
     const snapSet = new Set(snapshots);
     const rng = new Rng(seed, 'shuffle');
+    if (start) rng.setState(start.rng); // the minibatch order continues the run's stream
     const nTrain = data.trainIdx.length;
     let step = start?.step ?? 0;
-    const epoch0 = start?.epoch ?? 0;
-    if (start) rng.setState(start.rng); // the minibatch order continues the run's stream
     const rows = new Int32Array(nTrain);
-    for (let epoch = epoch0; epoch <= E; epoch++) {
-      // one call per epoch: give signal handlers and progress a turn in between
-      await new Promise((r) => setImmediate(r));
-      if (hooks.signal?.aborted) throw new StageError('train', `interrupted at epoch ${epoch}`);
-      const capture = snapSet.has(epoch);
-      const thetaNow = capture || epoch === E ? net.theta.slice() : null;
-      if (capture || epoch === E || epoch % (cfg.evalEvery ?? 1) === 0) {
-        const evald = net.evaluateAll(capture);
-        const stats = evaluate(epoch, evald.logits, data, lossKind);
-        if (!Number.isFinite(stats.trainLoss)) {
-          throw new StageError('train', `training loss became ${stats.trainLoss} at epoch ${epoch}; lower train.lr (now ${cfg.lr}) or check the data`);
-        }
-        hooks.onEval(stats, evald.logits);
-        if (capture) {
-          await hooks.onSnapshot(epoch, evald.acts, thetaNow!);
-          if (hooks.onState) await hooks.onState({epoch, step, params: thetaNow!, slots: net.slots.map((s) => s.slice()), rng: rng.getState()});
-        }
-      }
+    // the state a checkpoint keeps at a snapshot epoch (before that epoch's permutation is drawn)
+    const state = (epoch: number, theta: Float32Array): Promise<TrainState> => Promise.resolve({epoch, step, params: theta, slots: net.slots.map((s) => s.slice()), rng: rng.getState()});
+    for (let epoch = start?.epoch ?? 0; epoch <= E; epoch++) {
+      // one WebAssembly call per epoch: beginEpoch gives signal handlers and progress a turn in between
+      const {capture, theta: thetaNow} = await beginEpoch(epoch, {
+        cfg, snapshots: snapSet, lossKind, data, hooks, state,
+        readParams: () => net.theta.slice(),
+        evaluateAll: (c) => net.evaluateAll(c),
+      });
       if (epoch === E) return thetaNow!;
       const perm = rng.permutation(nTrain);
       for (let i = 0; i < nTrain; i++) rows[i] = data.trainIdx[perm[i]];

@@ -313,7 +313,8 @@ describe('fused training engine (WebAssembly SIMD)', function () {
       assert.match(f.engineKernels, /^wasm-simd128-threads sha256 [0-9a-f]{64}$/);
       assert.equal(JSON.parse(res.fused.stdout).backend, null);
       const md = Object.fromEntries(arrowTable(join(runDir('fused'), 'activations', 'epoch_000000.arrow')).schema.metadata);
-      assert.match(md.engine, /^fused wasm-simd128-threads [0-9a-f]{12}$/);
+      assert.equal(md.engine, 'fused');
+      assert.match(md.engine_id, /^fused wasm-simd128-threads [0-9a-f]{12}$/);
     });
 
     it('two fused runs of the same config and seed are bit-identical: training log, activations and checkpoints at every snapshot', function () {

@@ -52,3 +52,14 @@ export interface LayerInfo {
   activation: string;
   kind: 'hidden' | 'output';
 }
+
+/** `dynamics/examples.arrow`: one row per recorded training example (spec 13.5). */
+export interface ExampleTable {
+  sample: Int32Array;
+  label: Int32Array;
+  confidence: Float64Array;
+  variability: Float64Array;
+  correctness: Float64Array;
+  forgetting: Int32Array;
+  firstLearned: Int32Array;
+}

@@ -279,12 +279,14 @@ describe('model metric contracts (every name in modelMetrics)', () => {
   const net = smallNet();
   const g = gaussian(22);
   const X = {data: Float64Array.from({length: 40 * 8}, () => Math.fround(g())), rows: 40, cols: 8};
+  const labels = Int32Array.from({length: 40}, (_, i) => i % 3);
 
   for (const name of modelMetrics.names()) {
     describe(name, () => {
       const metric = modelMetrics.get(name);
       const p = metric.params.parse({});
-      const compute = (x) => metric.compute(net, metric.needsInputs ? x : undefined, p, 0);
+      // a metric of the training loss also gets the rows' labels (permuted with the rows)
+      const compute = (x, y = labels) => metric.compute(net, metric.needsInputs ? x : undefined, p, 0, metric.needsLabels ? {y} : undefined);
 
       it('is deterministic, and its values carry a layer index, n and a unit', () => {
         const a = compute(X);
@@ -300,9 +302,10 @@ describe('model metric contracts (every name in modelMetrics)', () => {
       });
 
       it('is invariant under a permutation of the input rows (all rows used: N <= points)', () => {
-        const perm = permuteRows(X, permutation(X.rows, 9));
+        const order = permutation(X.rows, 9);
+        const perm = permuteRows(X, order);
         const a = compute(X);
-        const b = compute(perm);
+        const b = compute(perm, Int32Array.from(order, (i) => labels[i]));
         a.forEach((v, i) => assertClose(b[i].value, v.value, 'rel', `${v.layerIndex} ${v.quantity}`));
       });
     });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {eigvalsh} from '../dist/linalg/eigen.js';
 import {gramEigenvalues, gramRowsEigenvalues, gramUpper} from '../dist/linalg/gram.js';
 const symmetricEigenvalues = (A, n) => eigvalsh(A, n, {uplo: 'U'});
-import {nativeAvailable, nativeGramUpper, nativeSymmetricTridiagonal, setNativeKernels} from '../dist/native/spectral.js';
+import {nativeAvailable, nativeGemm, nativeGramUpper, nativeSymmetricTridiagonal, setNativeKernels} from '../dist/native/spectral.js';
 import {ql as tql1} from '../dist/linalg/tridiagonal.js';
 import {preparedSpectrum} from '../dist/metrics/geometry/spectrum.js';
 import {Rng} from '../dist/util/prng.js';
@@ -129,5 +129,27 @@ describe('WebAssembly spectral kernels', () => {
       // every row has unit norm, so the eigenvalues sum to n
       assert.ok(Math.abs(lam.reduce((a, b) => a + b, 0) - n) < 1e-9 * n);
     }
+  });
+
+  it('dense products of curvature (gemm nn, tn, nt) accumulate into C as plain triple loops do, every remainder shape, zero rows skipped', () => {
+    const r = new Rng(7);
+    const mat = (len, zeros = 0) => Float64Array.from({length: len}, () => (r.uniform() < zeros ? 0 : r.normal()));
+    for (const [n, a, b] of [[1, 1, 1], [4, 4, 4], [5, 7, 3], [9, 6, 11], [37, 13, 10], [64, 70, 33]]) {
+      for (const zeros of [0, 0.7]) {
+        const cases = {
+          nn: {A: mat(n * a, zeros), B: mat(a * b), C: mat(n * b), ref: (A, B, C) => { for (let i = 0; i < n; i++) for (let k = 0; k < a; k++) for (let j = 0; j < b; j++) C[i * b + j] += A[i * a + k] * B[k * b + j]; }},
+          tn: {A: mat(n * a, zeros), B: mat(n * b), C: mat(a * b), ref: (A, B, C) => { for (let k = 0; k < a; k++) for (let i = 0; i < n; i++) for (let j = 0; j < b; j++) C[k * b + j] += A[i * a + k] * B[i * b + j]; }},
+          nt: {A: mat(n * b, zeros), B: mat(a * b), C: mat(n * a), ref: (A, B, C) => { for (let i = 0; i < n; i++) for (let k = 0; k < a; k++) for (let j = 0; j < b; j++) C[i * a + k] += A[i * b + j] * B[k * b + j]; }},
+        };
+        for (const [kind, c] of Object.entries(cases)) {
+          const want = Float64Array.from(c.C);
+          c.ref(c.A, c.B, want);
+          const got = Float64Array.from(c.C);
+          assert.equal(nativeGemm(kind, c.A, c.B, got, n, a, b), true);
+          for (let t = 0; t < want.length; t++) assert.ok(Math.abs(got[t] - want[t]) <= 1e-12 * (1 + Math.abs(want[t])), `${kind} ${n}x${a}x${b} zeros ${zeros} [${t}]: ${got[t]} vs ${want[t]}`);
+        }
+      }
+    }
+    assert.equal(withTs(() => nativeGemm('nn', new Float64Array(1), new Float64Array(1), new Float64Array(1), 1, 1, 1)), false, 'off: the caller keeps its loop');
   });
 });

@@ -181,7 +181,8 @@ describe('phases: data preparation and features', function () {
     const f = parseFeature('mi.kde[noiseVariance=0.001]:I_XT:3');
     assert.deepEqual({e: f.estimator, p: f.params, q: f.quantity, l: f.layer, s: f.source}, {e: 'mi.kde', p: ['noiseVariance=0.001'], q: 'I_XT', l: '3', s: 'metric'});
     assert.equal(parseFeature('train:train_loss').layer, '');
-    assert.throws(() => parseFeature('mi.bin:I_XT'), /three parts/);
+    assert.equal(parseFeature('curv.hessian:lambda_max').layer, '', 'no layer: a network-level value');
+    assert.throws(() => parseFeature('mi.bin:I_XT:h1:x'), /<estimator>:<quantity>\[:<layer>\]/);
     const row = (epoch, params, value, subset = 'all') => ({epoch, layerIndex: 2, layer: 'h2', estimator: 'mi.bin', quantity: 'I_XT', params, subset, n: 10, value, unit: 'bits', atCeiling: false});
     const metrics = [row(0, 'bins=30', 1), row(2, 'bins=30', 2), row(4, 'bins=30', 3), row(0, 'bins=10', 9), row(0, 'bins=30', 99, 'train')];
     const training = [0, 1, 2, 3, 4].map((e) => ({epoch: e, layerIndex: -1, layer: '', quantity: 'train_loss', value: 10 - e}));

@@ -6,6 +6,7 @@ import {validityWarnings} from '../metrics/validity.js';
 import {groupLabel} from '../report/analysis.js';
 import {aggregateRuns, type AggregateRun, type GroupAggregate} from './build.js';
 import type {CheckSpec} from '../config/checks.js';
+import {aggregateBeyond, beyondFigure} from './beyond.js';
 import {evaluateChecks} from './checks.js';
 import {buildFigures, compressionCsv, renderHtml, renderMarkdown, type AggregateFigure, type AggregateJson, type BandKind} from './render.js';
 
@@ -62,6 +63,7 @@ export function buildAggregate(runs: readonly AggregateRun[], opts: AggregateOpt
   const res = aggregateRuns(runs, opts.groupBy);
   const byDir = new Map(runs.map((r) => [r.runDir, r]));
   const checks = evaluateChecks(res.groups.map((group) => ({group, runs: group.runs.map((d) => byDir.get(d) as AggregateRun)})), opts.checks ?? []);
+  const beyond = aggregateBeyond(res.groups.map((group) => ({group, runs: group.runs.map((d) => byDir.get(d) as AggregateRun)})));
   const json: AggregateJson = {
     groupBy: res.groupBy,
     band,
@@ -69,10 +71,12 @@ export function buildAggregate(runs: readonly AggregateRun[], opts: AggregateOpt
     skipped: opts.skipped ?? [],
     groups: res.groups,
     checks,
+    ...(beyond.some((g) => g.series.length || g.checks.length) ? {beyond} : {}),
     warnings: [...res.warnings, ...validityNotes(res.groups, byDir)],
   };
   const epochKind = opts.epochAxis ?? ((runs[0]?.config.report as {epochAxis?: 'log' | 'linear'} | undefined)?.epochAxis ?? 'log');
-  const figures = buildFigures(res, band, epochKind);
+  const beyondFig = beyondFigure(beyond);
+  const figures = [...buildFigures(res, band, epochKind), ...(beyondFig ? [beyondFig] : [])];
   const title = opts.title ?? 'tdlab aggregate report';
   return {json, figures, html: renderHtml({title, json, figures}), markdown: renderMarkdown({title, json, figures}), csv: compressionCsv(res)};
 }

@@ -9,6 +9,7 @@ import {escapeXml as esc, PAGE_WIDTH, qualitativeColor, renderFigure, type Legen
 import type {LayerInfo} from '../types.js';
 import {estimatorLabel, traceKey, type AggregateResult, type EstimatorAggregate, type GroupAggregate, type LayerAggregate, type SeedTrace, type Spread} from './build.js';
 import type {CheckResult} from './checks.js';
+import {beyondChecksTable, beyondTable, type BeyondGroup} from './beyond.js';
 import {valueText} from './group.js';
 
 export type BandKind = 'std' | 'range';
@@ -27,6 +28,8 @@ export interface AggregateJson {
   skipped: {runDir: string; reason: string}[];
   groups: Omit<GroupAggregate, never>[];
   checks: CheckResult[];
+  /** Spec-13 metrics over seeds (when any run has them). */
+  beyond?: BeyondGroup[];
   warnings: string[];
 }
 
@@ -262,6 +265,9 @@ const NO_CHECKS = 'No checks declared: add checks: to the config or the sweep fi
 // ---------------------------------------------------------------------------------------------
 // Documents
 
+const BEYOND_NOTE =
+  'Final value = each seed\'s value at its last snapshot; curvature, collapse and CKA from the training subset where measured. Checks: configs/edge-of-stability.yaml (max lambda_max/(2/lr) in [0.8, 1.3]; >= 70% of last-third snapshots in [0.7, 1.3]) and configs/collapse.yaml (NC1 at the end <= 0.1 x NC1 when training accuracy first reaches 1; NC2_angle decreases over that span), evaluated per seed.';
+
 const CSS = `
 body{font-family:Helvetica,Arial,sans-serif;color:#222;max-width:1216px;margin:24px auto;padding:0 24px;line-height:1.45}
 h1{font-size:24px;margin:0 0 12px}
@@ -334,6 +340,7 @@ export function renderHtml({title, json, figures}: RenderInput): string {
     '<h2>Compression per group, layer and estimator</h2>',
     htmlTable(compressionTable(json.groups)),
     `<p class="note">${esc(COMPRESSION_NOTE)}</p>`,
+    ...(json.beyond ? ['<h2>Spec 13 metrics over seeds</h2>', htmlTable(beyondTable(json.beyond)), '<h3>Study checks (edge of stability, neural collapse)</h3>', htmlTable(beyondChecksTable(json.beyond)), `<p class="note">${esc(BEYOND_NOTE)}</p>`] : []),
     '<h2>Figures</h2>',
     ...figures.map(
       (f, i) => `<figure>\n${f.svg}\n<figcaption><strong>Figure ${i + 1}. ${esc(f.title)}.</strong> ${esc(f.caption)} <code>figures/${esc(f.file)}</code></figcaption>\n</figure>`,
@@ -378,6 +385,7 @@ export function renderMarkdown({title, json, figures}: RenderInput): string {
     '',
     `_${mdInline(COMPRESSION_NOTE)}_`,
     '',
+    ...(json.beyond ? ['## Spec 13 metrics over seeds', '', mdTable(beyondTable(json.beyond)), '', '### Study checks (edge of stability, neural collapse)', '', mdTable(beyondChecksTable(json.beyond)), '', `_${mdInline(BEYOND_NOTE)}_`, ''] : []),
     '## Figures',
     '',
   ];

@@ -1,9 +1,9 @@
 import {parseDocument} from 'yaml';
 import {z} from 'zod';
 import type {Estimator} from '../metrics/types.js';
-import type {ModelMetric} from '../metrics/model/index.js';
 
-type Metric = Estimator<any> | ModelMetric<any>;
+/** What parameter handling needs of any metric kind (estimator, weight, similarity or history metric). */
+type Metric = Pick<Estimator<any>, 'name' | 'params'>;
 import {UserError} from '../util/errors.js';
 
 /** Parameter names an estimator accepts (keys of its zod object schema). */

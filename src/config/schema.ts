@@ -1,7 +1,7 @@
 import {z} from 'zod';
 import {checksSchema} from './checks.js';
 import {datasets} from '../data/registry.js';
-import {anyMetric, estimators, isMetricName, modelMetrics} from '../metrics/registry.js';
+import {allMetricNames, anyMetric, historyMetrics, isMetricName} from '../metrics/registry.js';
 import {activations} from '../model/activations.js';
 import {initializers} from '../model/init.js';
 import {layerTypes} from '../model/layers.js';
@@ -140,7 +140,7 @@ const estimatorEntry = z
   .pipe(
     z.object({
       name: z.string().superRefine((v, ctx) => {
-        if (!isMetricName(v)) ctx.addIssue({code: z.ZodIssueCode.custom, message: `unknown estimator '${v}' (known: ${[...estimators.names(), ...modelMetrics.names()].join(', ')})`});
+        if (!isMetricName(v)) ctx.addIssue({code: z.ZodIssueCode.custom, message: `unknown estimator '${v}' (known: ${allMetricNames().join(', ')})`});
       }),
       params: z.record(z.unknown()).default({}),
       /** Compute at every k-th snapshot epoch only (first and last are always included). */
@@ -202,6 +202,9 @@ export const configSchema = z
     }
     cfg.metrics.estimators.forEach((e, i) => {
       if (!isMetricName(e.name)) return;
+      if (historyMetrics.has(e.name) && (cfg.train.evalEvery ?? 1) !== 1) {
+        ctx.addIssue({code: z.ZodIssueCode.custom, path: ['train', 'evalEvery'], message: `${e.name} needs the predictions of every epoch: remove train.evalEvery or set it to 1 (now ${cfg.train.evalEvery})`});
+      }
       const r = anyMetric(e.name).params.safeParse(e.params);
       if (!r.success) for (const is of r.error.issues) ctx.addIssue({...is, path: ['metrics', 'estimators', i, 'params', ...is.path]});
     });

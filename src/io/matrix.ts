@@ -104,13 +104,18 @@ export function parseNumericCsv(text: string, file: string): NumericCsv {
   return {header, data, rows: body.length, cols};
 }
 
-function npyMatrix(a: NpyArray, file: string): Matrix<Float32Array> {
+/** Rows x (everything else) of an array: float32 and float64 kept, integers as float64. */
+function npyMatrix(a: NpyArray, file: string): Matrix {
   if (a.shape.length === 0) throw new UserError(`${file}: expected an array of rows, got a scalar`);
   // rows x (everything else): conv activations (N, C, H, W) are flattened per row
   const rows = a.shape[0];
   const cols = a.shape.slice(1).reduce((x, y) => x * y, 1);
-  const data = a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number | bigint>, Number);
+  const data = a.data instanceof Float32Array || a.data instanceof Float64Array ? a.data : Float64Array.from(a.data as ArrayLike<number | bigint>, Number);
   return {data, rows, cols};
+}
+
+function toFloat32(m: Matrix): Matrix<Float32Array> {
+  return m.data instanceof Float32Array ? (m as Matrix<Float32Array>) : {data: Float32Array.from(m.data), rows: m.rows, cols: m.cols};
 }
 
 /** The array of an .npz that `column` names, or its only array. */
@@ -128,6 +133,15 @@ async function npzArray(file: string, column?: string): Promise<NpyArray> {
 
 /** An N x d float32 matrix. `column` picks an Arrow/CSV column (FixedSizeList in Arrow) or an .npz array; `exclude` drops label columns. */
 export async function readMatrix(file: string, opts: {column?: string; exclude?: string[]} = {}): Promise<Matrix<Float32Array>> {
+  return toFloat32(await readMatrixExact(file, opts));
+}
+
+/**
+ * As `readMatrix`, but values stay float64 where the file holds more than float32: `.npy`/`.npz`
+ * arrays of float64 or integers, and `.csv` (parsed as float64). Float32 sources and Arrow columns
+ * stay float32. For metrics whose checks are exact (CKA, curvature, neural collapse in `tdlab measure`).
+ */
+export async function readMatrixExact(file: string, opts: {column?: string; exclude?: string[]} = {}): Promise<Matrix> {
   const kind = kindOf(file);
   if (kind === 'npy') return npyMatrix(parseNpy(readBytes(file), file), file);
   if (kind === 'npz') return npyMatrix(await npzArray(file, opts.column), file);
@@ -141,7 +155,7 @@ export async function readMatrix(file: string, opts: {column?: string; exclude?:
   } else if (csv.header && opts.exclude) {
     idx = idx.filter((j) => !opts.exclude!.includes(csv.header![j]));
   }
-  const data = new Float32Array(csv.rows * idx.length);
+  const data = new Float64Array(csv.rows * idx.length);
   for (let i = 0; i < csv.rows; i++) idx.forEach((j, k) => (data[i * idx.length + k] = csv.data[i * csv.cols + j]));
   return {data, rows: csv.rows, cols: idx.length};
 }

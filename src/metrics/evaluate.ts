@@ -53,7 +53,7 @@ export function evaluateLayer(
   y: Int32Array,
   subset: {name: string; rows?: Int32Array},
   xIds?: Int32Array,
-  extra: Pick<EstimatorInput, 'runningMax' | 'seed' | 'x'> & {source?: string} = {},
+  extra: Pick<EstimatorInput, 'runningMax' | 'seed' | 'x' | 'classifier'> & {source?: string; onReason?: (metric: string, where: string, quantity: string, reason: string) => void} = {},
 ): MetricRow[] {
   const input: EstimatorInput = {
     T: selectRows(T, subset.rows),
@@ -63,6 +63,7 @@ export function evaluateLayer(
     runningMax: extra.runningMax,
     seed: extra.seed,
     x: extra.x ? selectRows(extra.x, subset.rows) : undefined,
+    classifier: extra.classifier,
   };
   const out: MetricRow[] = [];
   for (const run of runs) {
@@ -71,6 +72,7 @@ export function evaluateLayer(
     const source = `${extra.source ? `${extra.source}: ` : ''}layer ${layer.name} at epoch ${epoch}`;
     const rowName = (r: number) => (subset.rows ? `row ${subset.rows[r] + 1} (sample ${subset.rows[r]})` : `row ${r + 1} (sample ${r})`);
     for (const v of computeEstimator(est, input, params, source, rowName)) {
+      if (v.reason) extra.onReason?.(run.name, `${layer.name}, ${subset.name}`, v.quantity, v.reason);
       out.push({
         epoch,
         layerIndex: layer.index,

@@ -1,4 +1,5 @@
 import {Registry} from '../registry.js';
+import {UserError} from '../util/errors.js';
 import {actStats} from './act-stats.js';
 import {geomDse, geomDsmi} from './geometry/dse.js';
 import {entMatrix, entMbe2, entRenyi, entVne} from './geometry/matrix-entropy.js';
@@ -9,7 +10,12 @@ import {ibLossy} from './knn/lossy.js';
 import {miAdaptMax, miEbab} from './mi/adaptive-binning.js';
 import {miBin, miBinWidth} from './mi/binning.js';
 import {miAkde, miKde} from './mi/kde.js';
-import type {Estimator} from './types.js';
+import type {Estimator, HistoryMetric, PairMetric} from './types.js';
+import {ncCollapse} from './collapse/nc.js';
+import {curvHessian} from './model/curvature.js';
+import {weightsEsd} from './model/esd.js';
+import {simCka} from './similarity/cka.js';
+import {dynamicsExamples} from './dynamics/examples.js';
 import {localRankMetric, weightFeaturesMetric, type ModelMetric, type ModelMetricContext} from './model/index.js';
 import {checkFinite, checkNetFinite} from './finite.js';
 import type {CheckpointModel} from '../model/checkpoint.js';
@@ -34,10 +40,10 @@ function finiteInputs<P extends Record<string, unknown>>(est: Estimator<P>): Est
 function finiteNetwork<P extends Record<string, unknown>>(metric: ModelMetric<P>): ModelMetric<P> {
   return {
     ...metric,
-    compute(net, X, params, seed) {
+    compute(net, X, params, seed, extra) {
       checkNetFinite(net);
       if (X) checkFinite(X, 'inputs X');
-      return metric.compute(net, X, params, seed);
+      return metric.compute(net, X, params, seed, extra);
     },
     ...(metric.computeModel
       ? {
@@ -51,6 +57,18 @@ function finiteNetwork<P extends Record<string, unknown>>(metric: ModelMetric<P>
           },
         }
       : {}),
+  };
+}
+
+/** The same for similarity metrics: both representations must be finite. */
+function finitePair<P extends Record<string, unknown>>(metric: PairMetric<P>): PairMetric<P> {
+  return {
+    ...metric,
+    compare(X, Y, params, opts) {
+      checkFinite(X);
+      checkFinite(Y, 'second representation');
+      return metric.compare(X, Y, params, opts);
+    },
   };
 }
 
@@ -76,19 +94,38 @@ export const estimators = new Registry<Estimator<any>>('estimator')
   .register(geomRankme.name, finiteInputs(geomRankme))
   .register(geomAlphaReq.name, finiteInputs(geomAlphaReq))
   .register(geomPr.name, finiteInputs(geomPr))
-  .register(actStats.name, finiteInputs(actStats));
+  .register(actStats.name, finiteInputs(actStats))
+  .register(ncCollapse.name, finiteInputs(ncCollapse));
 
 /** Metrics of a snapshot's weights (checkpoint) instead of its activations. */
 export const modelMetrics = new Registry<ModelMetric<any>>('weight metric')
   .register(localRankMetric.name, finiteNetwork(localRankMetric))
-  .register(weightFeaturesMetric.name, finiteNetwork(weightFeaturesMetric));
+  .register(weightFeaturesMetric.name, finiteNetwork(weightFeaturesMetric))
+  .register(weightsEsd.name, finiteNetwork(weightsEsd))
+  .register(curvHessian.name, finiteNetwork(curvHessian));
 
-/** An activation estimator or a weight metric, by name: config entries may name either. */
-export function anyMetric(name: string, where = ''): Estimator<any> | ModelMetric<any> {
+/** Similarities of two representations of the same rows (across layers, epochs or models). */
+export const pairMetrics = new Registry<PairMetric<any>>('similarity metric')
+  .register(simCka.name, finitePair(simCka));
+
+/** Metrics of the training history of every training row (the train stage records per-epoch predictions for them). */
+export const historyMetrics = new Registry<HistoryMetric<any>>('training-history metric')
+  .register(dynamicsExamples.name, dynamicsExamples);
+
+/** Any metric by name: config entries and `--metric` may name an estimator, a weight, similarity or history metric. */
+export function anyMetric(name: string, where = ''): Estimator<any> | ModelMetric<any> | PairMetric<any> | HistoryMetric<any> {
   if (modelMetrics.has(name)) return modelMetrics.get(name);
+  if (pairMetrics.has(name)) return pairMetrics.get(name);
+  if (historyMetrics.has(name)) return historyMetrics.get(name);
+  if (!estimators.has(name)) throw new UserError(`${where ? `${where}: ` : ''}unknown estimator '${name}' (known: ${allMetricNames().join(', ')})`);
   return estimators.get(name, where);
 }
 
 export function isMetricName(name: string): boolean {
-  return estimators.has(name) || modelMetrics.has(name);
+  return estimators.has(name) || modelMetrics.has(name) || pairMetrics.has(name) || historyMetrics.has(name);
+}
+
+/** Every metric name, all kinds. */
+export function allMetricNames(): string[] {
+  return [...estimators.names(), ...modelMetrics.names(), ...pairMetrics.names(), ...historyMetrics.names()];
 }

@@ -28,6 +28,13 @@ export interface EstimatorInput {
   runningMax?: number;
   /** Seed for estimators that draw random numbers (subsampling, jitter, restarts). */
   seed?: number;
+  /** The same representation in float64, when the source has it (`tdlab measure` on float64 files); exact estimators prefer it. */
+  T64?: Matrix<Float64Array>;
+  /**
+   * The classifier that reads this representation (the output layer: W is d x K input-by-output,
+   * b has K values), for estimators with `layers: 'last-hidden'` (neural collapse).
+   */
+  classifier?: {W: Matrix; b: ArrayLike<number>};
 }
 
 export interface EstimatorValue {
@@ -36,6 +43,8 @@ export interface EstimatorValue {
   unit: 'bits' | 'nats' | 'dimensionless' | 'count';
   /** The largest value the estimator can return on this input (e.g. log2 N); values within 1% are flagged. */
   ceiling?: number;
+  /** Why the value is NaN (degenerate input), shown by `measure` and noted by the metrics stage. */
+  reason?: string;
 }
 
 /**
@@ -56,6 +65,8 @@ export interface Estimator<P extends Record<string, unknown> = Record<string, un
   params: z.ZodType<P, z.ZodTypeDef, unknown>;
   /** Its memory cost, declared by every estimator (an O(N^2) one grows with n^2). */
   memory: MemoryCost<P>;
+  /** Which layers a run computes it on: every layer (default), or only the one the output layer reads (with its `classifier`). */
+  layers?: 'all' | 'last-hidden';
   compute(input: EstimatorInput, params: P): EstimatorValue[];
   /**
    * What the estimator assumes of the values, measured on this input (e.g. the fraction of values
@@ -63,4 +74,42 @@ export interface Estimator<P extends Record<string, unknown> = Record<string, un
    * turns them into warnings.
    */
   diagnose?(input: EstimatorInput, params: P): Diagnostic[];
+}
+
+/**
+ * A similarity of two representations of the same rows (two layers, two epochs, two models):
+ * spec 13.1. A run compares each layer with itself at the last snapshot (`to_final`) and at the
+ * previous one (`to_prev`), and, at the last snapshot, with every layer (`vs_<layer>`);
+ * `tdlab measure --activations A --other B` compares two files.
+ */
+export interface PairMetric<P extends Record<string, unknown> = Record<string, unknown>> {
+  name: string;
+  description: string;
+  params: z.ZodType<P, z.ZodTypeDef, unknown>;
+  /** Memory of one comparison of two representations of width about `d` on `n` rows. */
+  memory: MemoryCost<P>;
+  /** One value (quantity `value`) for X and Y with matching rows; `maxRows` caps the rows (seeded). */
+  compare(X: Matrix, Y: Matrix, params: P, opts: {seed: number; maxRows?: number}): EstimatorValue;
+}
+
+/** Per-epoch evaluation of a set of rows: probability of the true label and argmax correctness (spec 13.5). */
+export interface EpochPredictions {
+  epoch: number;
+  pTrue: Float32Array | Float64Array;
+  correct: Uint8Array;
+}
+
+/**
+ * A metric of the whole training history of every training row rather than of a snapshot
+ * (spec 13.5): the train stage records the per-epoch predictions of the training rows when one
+ * is configured, so every epoch must be evaluated (`train.evalEvery` 1).
+ */
+export interface HistoryMetric<P extends Record<string, unknown> = Record<string, unknown>> {
+  name: string;
+  description: string;
+  params: z.ZodType<P, z.ZodTypeDef, unknown>;
+  /** Memory of the metrics stage's part on `n` recorded rows (the train stage keeps 8 bytes per row and epoch). */
+  memory: MemoryCost<P>;
+  /** Per-row columns (name -> values, one per recorded row) and run-level summary values. */
+  compute(epochs: EpochPredictions[], params: P): {columns: Record<string, Float64Array | Int32Array>; values: EstimatorValue[]};
 }

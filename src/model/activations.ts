@@ -31,6 +31,8 @@ export interface Activation {
    * `df` of `z` and `h` (= f(z)).
    */
   wgsl: {f: string; df: string};
+  /** Its second derivative at z in float64 (0 where the function is piecewise linear), for exact Hessian-vector products. */
+  d2f(z: number): number;
 }
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -49,6 +51,10 @@ export const activations = new Registry<Activation>('activation')
     },
     // exp(-2|z|): large |z| gives +-1, not the NaN some drivers' tanh returns
     wgsl: {f: 'sign(z) * (1.0 - exp(-2.0 * abs(z))) / (1.0 + exp(-2.0 * abs(z)))', df: '1.0 - h * h'},
+    d2f: (z) => {
+      const t = Math.tanh(z);
+      return -2 * t * (1 - t * t);
+    },
   })
   .register('relu', {
     description: 'rectified linear unit',
@@ -58,6 +64,7 @@ export const activations = new Registry<Activation>('activation')
     f: (z) => (z > 0 ? z : 0),
     df: (z) => (z > 0 ? 1 : 0),
     wgsl: {f: 'max(z, 0.0)', df: 'select(0.0, 1.0, z > 0.0)'},
+    d2f: () => 0,
   })
   .register('sigmoid', {
     description: 'logistic sigmoid',
@@ -70,6 +77,10 @@ export const activations = new Registry<Activation>('activation')
       return s * (1 - s);
     },
     wgsl: {f: '1.0 / (1.0 + exp(-z))', df: 'h * (1.0 - h)'},
+    d2f: (z) => {
+      const s = sigmoid(z);
+      return s * (1 - s) * (1 - 2 * s);
+    },
   })
   .register('softsign', {
     description: 'x / (1 + |x|)',
@@ -82,6 +93,7 @@ export const activations = new Registry<Activation>('activation')
       return 1 / (a * a);
     },
     wgsl: {f: 'z / (abs(z) + 1.0)', df: '1.0 / ((abs(z) + 1.0) * (abs(z) + 1.0))'},
+    d2f: (z) => -2 * Math.sign(z) / (1 + Math.abs(z)) ** 3,
   })
   .register('softplus', {
     description: 'ln(1 + e^x)',
@@ -91,6 +103,10 @@ export const activations = new Registry<Activation>('activation')
     f: (z) => (z > 30 ? z : Math.log1p(Math.exp(z))),
     df: sigmoid,
     wgsl: {f: 'max(z, 0.0) + log(1.0 + exp(-abs(z)))', df: '1.0 / (1.0 + exp(-z))'},
+    d2f: (z) => {
+      const s = sigmoid(z);
+      return s * (1 - s);
+    },
   })
   .register('elu', {
     description: 'exponential linear unit (alpha 1)',
@@ -100,6 +116,7 @@ export const activations = new Registry<Activation>('activation')
     f: (z) => (z > 0 ? z : Math.expm1(z)),
     df: (z) => (z > 0 ? 1 : Math.exp(z)),
     wgsl: {f: 'select(exp(z) - 1.0, z, z > 0.0)', df: 'select(h + 1.0, 1.0, z > 0.0)'},
+    d2f: (z) => (z > 0 ? 0 : Math.exp(z)),
   })
   .register('linear', {
     description: 'identity',
@@ -109,6 +126,7 @@ export const activations = new Registry<Activation>('activation')
     f: (z) => z,
     df: () => 1,
     wgsl: {f: 'z', df: '1.0'},
+    d2f: () => 0,
   });
 
 /** Output-layer activation of every tdlab model: softmax over the logits. */
@@ -133,6 +151,15 @@ export function applyActivation64(name: string, z: ArrayLike<number>, out: Float
   const {f} = activations.get(name);
   for (let i = 0; i < n; i++) out[i] = f(z[i]);
   return out;
+}
+
+/** phi''(z) of an elementwise activation in float64 into `out`, or null when it is 0 at every z given (linear, ReLU). */
+export function activationSecondDerivative64(name: string, z: ArrayLike<number>, out: Float64Array): Float64Array | null {
+  if (!activations.has(name)) throw new UserError(`activation '${name}' has no elementwise second derivative (known: ${activations.names().join(', ')})`);
+  const {d2f} = activations.get(name);
+  let any = false;
+  for (let i = 0; i < out.length; i++) if ((out[i] = d2f(z[i])) !== 0) any = true;
+  return any ? out : null;
 }
 
 /** phi'(z) of an elementwise activation in float64 into `out` (softmax has no elementwise derivative). */

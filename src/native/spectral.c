@@ -267,3 +267,164 @@ void tridiag_finish(double *A, int n, double *d, double *e, double *work) {
   d[n - 1] = A[last];
   e[n - 1] = 0;
 }
+
+/*
+ * Dense products for the exact Hessian-vector products of curv.hessian (src/metrics/model/
+ * curvature.ts; its TypeScript loops are the reference and the fallback). Row-major float64,
+ * accumulating into C; each call covers rows r0..r1 of C (the caller chunks, see gram_rows on
+ * tiering). 4 x 4 register tiles (8 f64x2 accumulators); a step whose four A values are all 0
+ * is skipped (raw image inputs are mostly zeros, ReLU activations often).
+ *  - gemm_nn: C (n x b) += A (n x a) B (a x b), rows r0..r1 of C;
+ *  - gemm_tn: C (a x b) += A^T B with A n x a, B n x b, rows r0..r1 of C;
+ *  - gemm_nt: C (n x a) += A (n x b) B^T with B a x b, rows r0..r1 of C.
+ */
+/* A 4 x 4 block of C (rows c, c + ld, c + 2 ld, c + 3 ld; 4 columns each) in 8 accumulators. */
+typedef struct {
+  v128_t s[8];
+} Tile;
+
+static inline Tile tile_load(const double *c, int ldc) {
+  Tile t;
+  for (int r = 0; r < 4; r++) {
+    t.s[2 * r] = ld(c + (size_t)r * ldc);
+    t.s[2 * r + 1] = ld(c + (size_t)r * ldc + 2);
+  }
+  return t;
+}
+
+static inline void tile_store(const Tile *t, double *c, int ldc) {
+  for (int r = 0; r < 4; r++) {
+    st(c + (size_t)r * ldc, t->s[2 * r]);
+    st(c + (size_t)r * ldc + 2, t->s[2 * r + 1]);
+  }
+}
+
+/* Row r of the tile += x_r (y[0..3]); skipped when the four x are 0. */
+static inline void tile_step(Tile *t, double x0, double x1, double x2, double x3, const double *y) {
+  if (x0 == 0 && x1 == 0 && x2 == 0 && x3 == 0) return;
+  const v128_t y0 = ld(y), y1 = ld(y + 2);
+  const double x[4] = {x0, x1, x2, x3};
+  for (int r = 0; r < 4; r++) {
+    const v128_t v = splat(x[r]);
+    t->s[2 * r] = madd(v, y0, t->s[2 * r]);
+    t->s[2 * r + 1] = madd(v, y1, t->s[2 * r + 1]);
+  }
+}
+
+EXPORT(gemm_nn)
+void gemm_nn(const double *A, const double *B, double *C, int n, int a, int b, int r0, int r1) {
+  (void)n;
+  const int jv = b & ~3;
+  int i = r0;
+  for (; i + 3 < r1; i += 4) {
+    const double *a0 = A + (size_t)i * a, *a1 = a0 + a, *a2 = a1 + a, *a3 = a2 + a;
+    double *c0 = C + (size_t)i * b, *c1 = c0 + b, *c2 = c1 + b, *c3 = c2 + b;
+    for (int j = 0; j < jv; j += 4) {
+      Tile t = tile_load(c0 + j, b);
+      for (int k = 0; k < a; k++) tile_step(&t, a0[k], a1[k], a2[k], a3[k], B + (size_t)k * b + j);
+      tile_store(&t, c0 + j, b);
+    }
+    for (int j = jv; j < b; j++) {
+      double s0 = c0[j], s1 = c1[j], s2 = c2[j], s3 = c3[j];
+      for (int k = 0; k < a; k++) {
+        const double y = B[(size_t)k * b + j];
+        s0 += a0[k] * y; s1 += a1[k] * y; s2 += a2[k] * y; s3 += a3[k] * y;
+      }
+      c0[j] = s0; c1[j] = s1; c2[j] = s2; c3[j] = s3;
+    }
+  }
+  for (; i < r1; i++) {
+    const double *ai = A + (size_t)i * a;
+    double *ci = C + (size_t)i * b;
+    for (int k = 0; k < a; k++) {
+      const double x = ai[k];
+      if (x == 0) continue;
+      const double *bk = B + (size_t)k * b;
+      for (int j = 0; j < b; j++) ci[j] += x * bk[j];
+    }
+  }
+}
+
+EXPORT(gemm_tn)
+void gemm_tn(const double *A, const double *B, double *C, int n, int a, int b, int r0, int r1) {
+  const int jv = b & ~3;
+  int k = r0;
+  for (; k + 3 < r1; k += 4) {
+    double *c0 = C + (size_t)k * b, *c1 = c0 + b, *c2 = c1 + b, *c3 = c2 + b;
+    for (int j = 0; j < jv; j += 4) {
+      Tile t = tile_load(c0 + j, b);
+      for (int i = 0; i < n; i++) {
+        const double *ai = A + (size_t)i * a + k;
+        tile_step(&t, ai[0], ai[1], ai[2], ai[3], B + (size_t)i * b + j);
+      }
+      tile_store(&t, c0 + j, b);
+    }
+    for (int j = jv; j < b; j++) {
+      double s0 = c0[j], s1 = c1[j], s2 = c2[j], s3 = c3[j];
+      for (int i = 0; i < n; i++) {
+        const double *ai = A + (size_t)i * a + k;
+        const double y = B[(size_t)i * b + j];
+        s0 += ai[0] * y; s1 += ai[1] * y; s2 += ai[2] * y; s3 += ai[3] * y;
+      }
+      c0[j] = s0; c1[j] = s1; c2[j] = s2; c3[j] = s3;
+    }
+  }
+  for (; k < r1; k++) {
+    double *ck = C + (size_t)k * b;
+    for (int i = 0; i < n; i++) {
+      const double x = A[(size_t)i * a + k];
+      if (x == 0) continue;
+      const double *bi = B + (size_t)i * b;
+      for (int j = 0; j < b; j++) ck[j] += x * bi[j];
+    }
+  }
+}
+
+EXPORT(gemm_nt)
+void gemm_nt(const double *A, const double *B, double *C, int n, int a, int b, int r0, int r1) {
+  (void)n;
+  const int kv = b & ~1;
+  int i = r0;
+  for (; i + 3 < r1; i += 4) {
+    const double *a0 = A + (size_t)i * b, *a1 = a0 + b, *a2 = a1 + b, *a3 = a2 + b;
+    double *c0 = C + (size_t)i * a;
+    int k = 0;
+    for (; k + 1 < a; k += 2) {
+      const double *q0 = B + (size_t)k * b, *q1 = q0 + b;
+      v128_t s00 = splat(0), s01 = splat(0), s10 = splat(0), s11 = splat(0);
+      v128_t s20 = splat(0), s21 = splat(0), s30 = splat(0), s31 = splat(0);
+      for (int j = 0; j < kv; j += 2) {
+        const v128_t y0 = ld(q0 + j), y1 = ld(q1 + j);
+        v128_t x = ld(a0 + j);
+        s00 = madd(x, y0, s00); s01 = madd(x, y1, s01);
+        x = ld(a1 + j);
+        s10 = madd(x, y0, s10); s11 = madd(x, y1, s11);
+        x = ld(a2 + j);
+        s20 = madd(x, y0, s20); s21 = madd(x, y1, s21);
+        x = ld(a3 + j);
+        s30 = madd(x, y0, s30); s31 = madd(x, y1, s31);
+      }
+      double t00 = hsum(s00), t01 = hsum(s01), t10 = hsum(s10), t11 = hsum(s11);
+      double t20 = hsum(s20), t21 = hsum(s21), t30 = hsum(s30), t31 = hsum(s31);
+      if (kv < b) {
+        const double y0 = q0[kv], y1 = q1[kv];
+        t00 += a0[kv] * y0; t01 += a0[kv] * y1; t10 += a1[kv] * y0; t11 += a1[kv] * y1;
+        t20 += a2[kv] * y0; t21 += a2[kv] * y1; t30 += a3[kv] * y0; t31 += a3[kv] * y1;
+      }
+      c0[k] += t00; c0[k + 1] += t01;
+      c0[a + k] += t10; c0[a + k + 1] += t11;
+      c0[2 * a + k] += t20; c0[2 * a + k + 1] += t21;
+      c0[3 * a + k] += t30; c0[3 * a + k + 1] += t31;
+    }
+    for (; k < a; k++) {
+      const double *q = B + (size_t)k * b;
+      c0[k] += dot(a0, q, 0, b); c0[a + k] += dot(a1, q, 0, b);
+      c0[2 * a + k] += dot(a2, q, 0, b); c0[3 * a + k] += dot(a3, q, 0, b);
+    }
+  }
+  for (; i < r1; i++) {
+    const double *ai = A + (size_t)i * b;
+    double *ci = C + (size_t)i * a;
+    for (int k = 0; k < a; k++) ci[k] += dot(ai, B + (size_t)k * b, 0, b);
+  }
+}

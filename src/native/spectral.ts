@@ -1,9 +1,10 @@
 import {SPECTRAL_WASM_BASE64, SPECTRAL_WASM_SHA256} from './spectral-wasm.js';
 
 /**
- * The WebAssembly (f64x2 SIMD) kernels of src/native/spectral.c: the Gram matrix X X^T and the
- * Householder tridiagonalisation. src/linalg/eigen.ts and src/linalg/gram.ts dispatch to them and
- * keeps its TypeScript versions of the same algorithms as the reference and the fallback.
+ * The WebAssembly (f64x2 SIMD) kernels of src/native/spectral.c: the Gram matrix X X^T, the
+ * Householder tridiagonalisation, and the dense products of curvature's Hessian-vector products.
+ * src/linalg/eigen.ts, src/linalg/gram.ts and src/metrics/model/curvature.ts dispatch to them and
+ * keep their TypeScript versions of the same algorithms as the reference and the fallback.
  *
  * Every call gets a fresh instance with its own linear memory sized for that call, so nothing is
  * shared between calls and the memory is garbage-collected with the instance. The module is
@@ -16,6 +17,9 @@ interface Exports {
   gram_rows(X: number, rows: number, len: number, G: number, i0: number, i1: number): void;
   tridiag_step(A: number, n: number, k: number, d: number, e: number, work: number): void;
   tridiag_finish(A: number, n: number, d: number, e: number, work: number): void;
+  gemm_nn(A: number, B: number, C: number, n: number, a: number, b: number, r0: number, r1: number): void;
+  gemm_tn(A: number, B: number, C: number, n: number, a: number, b: number, r0: number, r1: number): void;
+  gemm_nt(A: number, B: number, C: number, n: number, a: number, b: number, r0: number, r1: number): void;
   __heap_base: WebAssembly.Global;
 }
 
@@ -49,19 +53,31 @@ class Heap {
   readonly fn: Exports;
   readonly f64: Float64Array;
   private next: number;
+  private readonly base: number;
 
   constructor(mod: WebAssembly.Module, doubles: number) {
     const memory = new WebAssembly.Memory({initial: 2, maximum: 65536});
     const instance = new WebAssembly.Instance(mod, {env: {memory}});
     this.fn = instance.exports as unknown as Exports;
     this.next = align(Number(this.fn.__heap_base.value));
+    this.base = this.next;
     const bytes = this.next + doubles * 8 + 64 * 16;
     const pages = Math.ceil(bytes / PAGE) - memory.buffer.byteLength / PAGE;
     if (pages > 0) memory.grow(pages);
     this.f64 = new Float64Array(memory.buffer);
   }
 
-  /** Byte offset of a new zeroed block of `count` doubles. */
+  /** Whether `doubles` more doubles fit after a `reset`. */
+  fits(doubles: number): boolean {
+    return this.base + doubles * 8 + 64 * 16 <= this.f64.byteLength;
+  }
+
+  /** Frees every block (the memory keeps its size and old contents). */
+  reset(): void {
+    this.next = this.base;
+  }
+
+  /** Byte offset of a new block of `count` doubles (zeroed on a fresh heap only). */
   alloc(count: number): number {
     const at = this.next;
     this.next = align(at + count * 8);
@@ -156,4 +172,36 @@ export function nativeGramUpper(X: Float64Array, rows: number, len: number): Flo
   const G = h.alloc(rows * rows);
   gramInHeap(h, x, rows, len, G);
   return h.view(G, rows * rows).slice();
+}
+
+let gemmHeap: Heap | undefined;
+
+/** Shapes of the three products: `nn` C (n x b) += A (n x a) B (a x b); `tn` C (a x b) += A^T B (A n x a, B n x b); `nt` C (n x a) += A (n x b) B^T (B a x b). */
+export type GemmKind = 'nn' | 'tn' | 'nt';
+
+/**
+ * C += the `kind` product of A and B (row-major float64; C is read and written back), or false
+ * when the kernels are not available for this size (the caller keeps its TypeScript loop).
+ * Inputs are copied into one instance kept for these products (its memory grows to the largest
+ * call so far); C's rows are covered in 64-row chunks (see `gramInHeap`).
+ */
+export function nativeGemm(kind: GemmKind, A: Float64Array, B: Float64Array, C: Float64Array, n: number, a: number, b: number): boolean {
+  const [lenA, lenB, lenC, rows] = kind === 'nn' ? [n * a, a * b, n * b, n] : kind === 'tn' ? [n * a, n * b, a * b, a] : [n * b, a * b, n * a, n];
+  const doubles = lenA + lenB + lenC;
+  if (!nativeAvailable(doubles)) return false;
+  // one instance reused across calls (a Hessian needs thousands of products; a fresh memory for
+  // each would pay its page faults every time); every input is copied in before each call
+  if (!gemmHeap || !gemmHeap.fits(doubles)) gemmHeap = new Heap(compiled()!, Math.max(doubles, 2 * (gemmHeap ? gemmHeap.f64.length : 0)));
+  const h = gemmHeap;
+  h.reset();
+  const pa = h.alloc(lenA);
+  const pb = h.alloc(lenB);
+  const pc = h.alloc(lenC);
+  h.view(pa, lenA).set(A.subarray(0, lenA));
+  h.view(pb, lenB).set(B.subarray(0, lenB));
+  h.view(pc, lenC).set(C.subarray(0, lenC));
+  const f = kind === 'nn' ? h.fn.gemm_nn : kind === 'tn' ? h.fn.gemm_tn : h.fn.gemm_nt;
+  for (let r = 0; r < rows; r += 64) f(pa, pb, pc, n, a, b, r, Math.min(rows, r + 64));
+  C.set(h.view(pc, lenC));
+  return true;
 }

@@ -2,8 +2,10 @@
  * Feature names for `tdlab phases` and their extraction from a run's tidy tables.
  *
  * Grammar (one feature = one HMM input column):
- *   <estimator>[<params>]:<quantity>:<layer>   a metrics.arrow value, e.g. mi.bin:I_XT:h5,
- *                                              mi.kde[noiseVariance=0.001]:I_XT:3
+ *   <estimator>[<params>]:<quantity>[:<layer>] a metrics.arrow value, e.g. mi.bin:I_XT:h5,
+ *                                              mi.kde[noiseVariance=0.001]:I_XT:3, sim.cka:to_final:h2;
+ *                                              without a layer, a network-level value
+ *                                              (curv.hessian:lambda_max, weights.esd:alpha)
  *   train:<quantity>[:<layer>]                 a training.arrow value, e.g. train:train_loss,
  *                                              train:grad_snr:h3, train:weight_norm:h1
  *   <layer> is a layer name (h1, out), a layer index (1 = first hidden layer) or `*` (every
@@ -48,7 +50,7 @@ export function splitFeatureList(values: readonly string[]): string[] {
 }
 
 export const FEATURE_GRAMMAR =
-  '<estimator>[<k=v;...>]:<quantity>:<layer> (metrics, e.g. mi.bin:I_XT:h5) or train:<quantity>[:<layer>] (training log, e.g. train:train_loss, train:grad_snr:h3); <layer> = name, index or *';
+  '<estimator>[<k=v;...>]:<quantity>[:<layer>] (metrics, e.g. mi.bin:I_XT:h5, sim.cka:to_final:h2; no layer = network level, e.g. curv.hessian:lambda_max) or train:<quantity>[:<layer>] (training log, e.g. train:train_loss, train:grad_snr:h3); <layer> = name, index or *';
 
 /** Parses one feature name; throws an Error with a user-facing message when malformed. */
 export function parseFeature(text: string): FeatureSpec {
@@ -58,12 +60,12 @@ export function parseFeature(text: string): FeatureSpec {
     if (parts.length < 2 || parts.length > 3 || parts[1] === '') throw bad('training features are train:<quantity>[:<layer>]');
     return {name: text.trim(), source: 'train', estimator: 'train', params: [], quantity: parts[1], layer: parts[2] ?? ''};
   }
-  if (parts.length !== 3 || parts.some((p) => p === '')) throw bad('metric features have three parts separated by ":"');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) throw bad('metric features are <estimator>:<quantity>[:<layer>]');
   const m = /^([^[\]]+)(?:\[([^\]]*)\])?$/.exec(parts[0]);
   if (!m) throw bad(`cannot read the estimator part "${parts[0]}"`);
   const params = (m[2] ?? '').split(';').map((s) => s.trim()).filter((s) => s !== '');
   for (const p of params) if (!p.includes('=')) throw bad(`parameter "${p}" is not key=value`);
-  return {name: text.trim(), source: 'metric', estimator: m[1], params, quantity: parts[1], layer: parts[2]};
+  return {name: text.trim(), source: 'metric', estimator: m[1], params, quantity: parts[1], layer: parts[2] ?? ''};
 }
 
 export interface LayerRef {

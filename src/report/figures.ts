@@ -30,6 +30,7 @@ import {
 import {validityWarnings} from '../metrics/validity.js';
 import {PAGE_WIDTH, renderFigure, type AxisSpec, type Mark, type PanelSpec, type Point} from './svg.js';
 import type {ReportFigure, ReportInput} from './types.js';
+import {beyondFigures} from './beyond.js';
 
 export {layerShortLabel} from './style.js';
 
@@ -551,6 +552,7 @@ export function buildFigures(input: ReportInput): ReportFigure[] {
     entropyFigure(input),
     spectrumFigure(input),
     weightFeaturesFigure(input),
+    ...beyondFigures(input),
   ];
   return out.filter((f): f is ReportFigure => f !== null);
 }

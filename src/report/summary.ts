@@ -23,6 +23,7 @@ import {
 } from './analysis.js';
 import {isFlagged, validityWarnings, type ValidityWarning} from '../metrics/validity.js';
 import {fmtBits} from './tables.js';
+import {studyChecks} from './study-checks.js';
 import type {GradientSummary, LayerSummary, LocalRankSummary, MiSummary, ReportInput, ReportSummary} from './types.js';
 
 /** Snapshot epochs up to this one count as "early" for the SNR median. */
@@ -159,6 +160,7 @@ export function summarize(input: ReportInput): ReportSummary {
 
   const final = (q: string): number | null => lastValue(trainingSeries(input.training, q));
   const lastHidden = [...layers].reverse().find((l) => l.kind === 'hidden');
+  const checks = studyChecks(input.metrics, input.training);
   return {
     runId: input.runId,
     title: input.title,
@@ -177,6 +179,7 @@ export function summarize(input: ReportInput): ReportSummary {
     final: {trainLoss: final('train_loss'), testLoss: final('test_loss'), trainAcc: final('train_acc'), testAcc: final('test_acc')},
     layers,
     headline: lastHidden?.headline ? {layer: lastHidden.name, ...lastHidden.headline} : null,
+    ...(checks.length ? {checks} : {}),
     warnings,
   };
 }

@@ -1,5 +1,7 @@
 import type {ValidityWarning} from '../metrics/validity.js';
-import type {LayerInfo, MetricRow, TrainingRow} from '../types.js';
+import type {ExampleTable, LayerInfo, MetricRow, TrainingRow} from '../types.js';
+export type {ExampleTable} from '../types.js';
+import type {StudyCheck} from './study-checks.js';
 
 export type {ValidityWarning} from '../metrics/validity.js';
 
@@ -34,7 +36,10 @@ export interface ReportInput {
   epochAxis?: 'log' | 'linear';
   /** One I(X;T) and one I(T;Y) range for the MI figures of every estimator (`report.shareEstimatorAxes`). */
   shareEstimatorAxes?: boolean;
+  /** Per-example training dynamics (dynamics/examples.arrow), when `dynamics.examples` ran. */
+  examples?: ExampleTable;
 }
+
 
 export interface ReportFigure {
   /** File name relative to the report's `figures/` directory, e.g. `info-plane-mi.bin.svg`. */
@@ -123,6 +128,8 @@ export interface ReportSummary {
   layers: LayerSummary[];
   /** The last hidden layer's headline numbers (what `tdlab runs` shows), null when none is valid. */
   headline: (MiSummary & {layer: string}) | null;
+  /** Checks of the shipped spec-13 studies (edge of stability, neural collapse), where the run has their data. */
+  checks?: StudyCheck[];
   /** Validity warnings (`range`, `scale`, `ceiling`) and run-level ones (`chance`, `dead`). */
   warnings: ValidityWarning[];
 }

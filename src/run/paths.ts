@@ -15,6 +15,11 @@ export function runPaths(runDir: string) {
     checkpointsDir: join(runDir, 'checkpoints'),
     checkpoint: epochFile('checkpoints'),
     training: join(runDir, 'training.arrow'),
+    dynamicsDir: join(runDir, 'dynamics'),
+    /** Per-epoch predictions of the training rows (train stage, when a history metric is configured). */
+    predictions: join(runDir, 'dynamics', 'predictions.arrow'),
+    /** Per-example statistics (`dynamics.examples`). */
+    examples: join(runDir, 'dynamics', 'examples.arrow'),
     metricsArrow: join(runDir, 'metrics', 'metrics.arrow'),
     metricsCsv: join(runDir, 'metrics', 'metrics.csv'),
     reportDir: join(runDir, 'report'),

@@ -107,7 +107,7 @@ async function recomputeLocked(opts: RecomputeOptions, config: Config, hash: str
     skipped.add(g);
     return true;
   };
-  const computed = await computeMetrics({paths, jobs, subsets, seed: config.seed, progress: opts.progress, have});
+  const computed = await computeMetrics({paths, jobs, subsets, seed: config.seed, progress: opts.progress, have, train: config.train, note: opts.progress});
   const merged = mergeMetricRows(existing, computed, opts.force ?? false);
   merged.kept += existing.filter((r) => skipped.has(valueGroup(r))).length;
   writeMetricRows(paths.metricsArrow, paths.metricsCsv, merged.rows, {config_sha256: hash});

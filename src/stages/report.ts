@@ -4,6 +4,7 @@ import {writeFileAtomic, writeJsonAtomic} from '../io/atomic.js';
 import {pngAvailable, pngName, svgToPng} from '../io/png.js';
 import {readMetricRows, readTrainingRows} from '../io/tables.js';
 import {buildReport} from '../report/index.js';
+import {readExamples} from '../run/predictions.js';
 import type {LayerInfo} from '../types.js';
 import type {DatasetInfo} from '../data/types.js';
 import {readModelPlan} from '../model/checkpoint.js';
@@ -41,6 +42,7 @@ export const reportStage: Stage = {
       configYaml: readFileSync(paths.config, 'utf8'),
       epochAxis: config.report.epochAxis,
       shareEstimatorAxes: config.report.shareEstimatorAxes,
+      ...(existsSync(paths.examples) ? {examples: readExamples(paths.examples)} : {}),
     });
     // every figure as a standalone SVG and a PNG (twice the SVG's size) for papers and slides
     const png = pngAvailable();

@@ -3,9 +3,12 @@ import {writeJsonAtomic} from '../io/atomic.js';
 import {readTrainingLog, writeTrainingRows} from '../io/tables.js';
 import {writeCheckpoint} from '../model/checkpoint.js';
 import {planModel} from '../model/plan.js';
+import {historyMetrics} from '../metrics/registry.js';
+import {seededRows} from '../metrics/subsample.js';
 import {readDataset} from '../run/dataset.js';
 import {TRAIN_WASM_SHA256} from '../native/train.js';
 import {writeActivationSnapshot} from '../run/snapshots.js';
+import {PredictionRecorder} from '../run/predictions.js';
 import type {TrainHooks} from '../train/engine.js';
 import {fusedThreads} from '../train/fused/engine.js';
 import {snapshotEpochs} from '../train/schedule.js';
@@ -50,6 +53,10 @@ export const trainStage: Stage = {
     const meta: Record<string, string> = {run_id: ctx.runId, config_sha256: ctx.configHash, engine: engine.name, engine_id: engine.id, dataset: data.info.name};
     if (backend) meta.backend = backend;
     if (adapter) meta.adapter = JSON.stringify(adapter);
+    // per-epoch predictions of the training rows, kept only when a training-history metric is configured
+    const history = config.metrics.estimators.find((e) => historyMetrics.has(e.name));
+    const recorder = history ? new PredictionRecorder(seededRows(data.trainIdx.length, history.maxRows, config.seed, `${history.name}/rows`)?.map((i) => data.trainIdx[i]) ?? data.trainIdx, data.labels, data.classes) : undefined;
+    const predictionsMeta = () => ({...meta, rows: `${history!.name}: ${recorder!.rows.length} training rows${history!.maxRows ? ` (seeded subset, maxRows ${history!.maxRows})` : ''}`});
     let rows: TrainingRow[] = [];
     let lastStats = {trainAcc: NaN, epoch: 0};
     let firstAcc = NaN;
@@ -72,12 +79,15 @@ export const trainStage: Stage = {
       // the log up to the resume point; epoch e is evaluated again
       rows = log.rows.filter((r) => r.epoch < e);
       firstAcc = rows.find((r) => r.epoch === 0 && r.quantity === 'train_acc')?.value ?? NaN;
+      // and the predictions of the epochs before it
+      if (recorder && !recorder.restore(paths.predictions, e)) throw new StageError('train', `cannot continue from epoch ${e}: ${paths.predictions} does not hold the predictions of epochs 1..${e - 1}; start a new run`);
     }
 
     try {
       const hooks: TrainHooks = {
         signal: ctx.signal,
-        onEval(s) {
+        onEval(s, logits) {
+          recorder?.record(s.epoch, logits);
           for (const [q, v] of [['train_loss', s.trainLoss], ['train_acc', s.trainAcc], ['test_loss', s.testLoss], ['test_acc', s.testAcc]] as const) {
             rows.push({epoch: s.epoch, layerIndex: -1, layer: '', quantity: q, value: v});
           }
@@ -95,6 +105,7 @@ export const trainStage: Stage = {
           const st = stateRecord(state, cfg);
           writeCheckpoint(paths.checkpoint(state.epoch), plan, state.params, {...meta, epoch: String(state.epoch), ...st.meta}, st.rows);
           writeLog(false, state.epoch);
+          if (recorder) recorder.write(paths.predictions, predictionsMeta());
         },
         onGradStats(epoch, stats) {
           for (const g of stats) {
@@ -110,12 +121,13 @@ export const trainStage: Stage = {
       throw err;
     }
     writeLog(true, cfg.epochs);
+    if (recorder) recorder.write(paths.predictions, predictionsMeta());
     const chance = Math.max(firstAcc, 0.55);
     if (lastStats.trainAcc <= chance + 0.02) {
       ctx.note(`train accuracy stayed at chance (${lastStats.trainAcc.toFixed(3)} after ${cfg.epochs} epochs): check for dead layers (act.stats) or change the seed/initialisation`);
     }
     return {
-      outputs: ['model.json', 'training.arrow', 'activations/', 'checkpoints/'],
+      outputs: ['model.json', 'training.arrow', 'activations/', 'checkpoints/', ...(recorder ? ['dynamics/predictions.arrow'] : [])],
       info: {
         engine: engine.name,
         ...(fused ? {engineKernels: `wasm-simd128-threads sha256 ${TRAIN_WASM_SHA256}`, threads} : {backend}),

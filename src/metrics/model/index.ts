@@ -28,12 +28,24 @@ export interface ModelMetric<P extends Record<string, unknown> = Record<string, 
   needsInputs: boolean;
   /** Memory cost for `n` input points, the widest layer `d` and the network's `inputDim`. */
   memory: MemoryCost<P>;
-  compute(net: DenseNet, X: Matrix | undefined, params: P, seed: number): ModelMetricValue[];
+  /**
+   * True when it also needs the rows' labels: a metric of the training loss (curvature), which a
+   * run evaluates on its training rows whatever `metrics.subsets` says.
+   */
+  needsLabels?: boolean;
+  /** `extra.y`: labels of the rows of X (with `needsLabels`); `extra.lr`: the run's learning rate at this epoch, when known. */
+  compute(net: DenseNet, X: Matrix | undefined, params: P, seed: number, extra?: ModelMetricExtra): ModelMetricValue[];
   /**
    * The same metric on any tdlab model (model.json plan + checkpoint tensors), used for networks
    * that are not pure dense MLPs; `layerIndex` is the plan's layer index. Absent: dense only.
    */
   computeModel?(model: CheckpointModel, X: Matrix | undefined, params: P, seed: number, ctx: ModelMetricContext): Promise<ModelMetricValue[]>;
+}
+
+/** Labels and training context a weight metric may use besides the inputs. */
+export interface ModelMetricExtra {
+  y?: Int32Array;
+  lr?: number;
 }
 
 /** What `computeModel` may need besides the model: the tensor backend (loaded on first use), progress, interruption. */
@@ -85,9 +97,10 @@ export async function computeModelMetric<P extends Record<string, unknown>>(
   seed: number,
   ctx: ModelMetricContext,
   source: string,
+  extra?: ModelMetricExtra,
 ): Promise<ModelMetricValue[]> {
   try {
-    if ('net' in network) return metric.compute(network.net, X, params, seed);
+    if ('net' in network) return metric.compute(network.net, X, params, seed, extra);
     if (!metric.computeModel) throw new UserError(`${metric.name} supports dense networks only; ${source} has other layer types`);
     return await metric.computeModel(network.model, X, params, seed, ctx);
   } catch (err) {

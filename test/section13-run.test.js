@@ -17,13 +17,13 @@ function npyMatrix(path, m) {
   writeFileSync(path, encodeNpy(Float64Array.from(m.data), [m.rows, m.cols]));
 }
 
-function npz(path, arrays) {
-  writeFileSync(path, writeZip(Object.entries(arrays).map(([name, {data, shape}]) => ({name: `${name}.npy`, data: encodeNpy(data, shape)}))));
+async function npz(path, arrays) {
+  writeFileSync(path, await writeZip(Object.entries(arrays).map(([name, {data, shape}]) => ({name: `${name}.npy`, data: encodeNpy(data, shape)}))));
 }
 
 describe('tdlab measure: spec 13 metrics on files', function () {
   let dir;
-  before(() => {
+  before(async () => {
     dir = tempDir('tdlab-s13-measure-');
     const c = ref('cka').cases[0];
     npyMatrix(join(dir, 'A.npy'), c.X);
@@ -34,13 +34,13 @@ describe('tdlab measure: spec 13 metrics on files', function () {
       arrays[`W${i}`] = {data: Float64Array.from(l.W.data), shape: [l.W.rows, l.W.cols]};
       arrays[`b${i}`] = {data: Float64Array.from(l.b), shape: [l.b.length]};
     });
-    npz(join(dir, 'w.npz'), arrays);
+    await npz(join(dir, 'w.npz'), arrays);
     npyMatrix(join(dir, 'X.npy'), h.X);
     writeFileSync(join(dir, 'y.npy'), encodeNpy(Int32Array.from(h.y), [h.y.length]));
     const n = ref('nc').cases[0];
     npyMatrix(join(dir, 'H.npy'), n.H);
     writeFileSync(join(dir, 'yh.npy'), encodeNpy(Int32Array.from(n.y), [n.y.length]));
-    npz(join(dir, 'out.npz'), {W0: {data: Float64Array.from(n.W.data), shape: [n.W.rows, n.W.cols]}, b0: {data: Float64Array.from(n.b), shape: [n.b.length]}});
+    await npz(join(dir, 'out.npz'), {W0: {data: Float64Array.from(n.W.data), shape: [n.W.rows, n.W.cols]}, b0: {data: Float64Array.from(n.b), shape: [n.b.length]}});
   });
   after(() => rmSync(dir, {recursive: true, force: true}));
 
@@ -55,19 +55,20 @@ describe('tdlab measure: spec 13 metrics on files', function () {
   });
 
   it('curv.hessian --weights --x --labels prints values.lambda_max, values.trace and per-layer blocks', async () => {
-    const runs = ref('hessian').cases.map((t, k) => {
+    const runs = [];
+    for (const [k, t] of ref('hessian').cases.entries()) {
       const arrays = {};
       t.layers.forEach((l, i) => {
         arrays[`W${i}`] = {data: Float64Array.from(l.W.data), shape: [l.W.rows, l.W.cols]};
         arrays[`b${i}`] = {data: Float64Array.from(l.b), shape: [l.b.length]};
       });
-      npz(join(dir, `net${k}.npz`), arrays);
+      await npz(join(dir, `net${k}.npz`), arrays);
       npyMatrix(join(dir, `X${k}.npy`), t.X);
       writeFileSync(join(dir, `y${k}.npy`), encodeNpy(Int32Array.from(t.y), [t.y.length]));
       // one activation for every hidden layer (tanh), or a comma list per layer
       const acts = t.layers.every((l, i) => i === t.layers.length - 1 || l.activation === 'tanh') ? 'tanh' : t.layers.map((l) => l.activation).join(',');
-      return ['measure', '--metric', 'curv.hessian', '--weights', join(dir, `net${k}.npz`), '--x', join(dir, `X${k}.npy`), '--labels', join(dir, `y${k}.npy`), '--activation', acts, '--param', 'probes=exact', '--param', 'blocks=true', '--param', 'iters=40', '--json'];
-    });
+      runs.push(['measure', '--metric', 'curv.hessian', '--weights', join(dir, `net${k}.npz`), '--x', join(dir, `X${k}.npy`), '--labels', join(dir, `y${k}.npy`), '--activation', acts, '--param', 'probes=exact', '--param', 'blocks=true', '--param', 'iters=40', '--json']);
+    }
     const res = await runAll(runs);
     res.forEach((m, k) => {
       const t = ref('hessian').cases[k];

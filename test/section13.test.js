@@ -412,3 +412,33 @@ describe('spec-13 metrics over seeds (tdlab aggregate) and the study checks', ()
     assert.deepEqual([c.pass, c.fail, c.na], [2, 1, 0]);
   });
 });
+
+describe('dynamics/predictions.arrow across a resumed training run', () => {
+  it('a recorder restored at epoch e from the file written at a snapshot, then fed epochs e.., writes the same bytes as one that never stopped', async () => {
+    const {PredictionRecorder} = await import('../dist/run/predictions.js');
+    const {mkdtempSync, readFileSync, rmSync} = await import('node:fs');
+    const {tmpdir} = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'tdlab-s13-pred-'));
+    try {
+      const labels = Int32Array.from({length: 10}, (_, i) => i % 3);
+      const rows = Int32Array.from([0, 2, 3, 5, 7, 9]);
+      const g = gaussian(4);
+      const logits = Array.from({length: 9}, () => Float32Array.from({length: 30}, () => g()));
+      const full = new PredictionRecorder(rows, labels, 3);
+      logits.forEach((l, e) => full.record(e, l));
+      full.write(join(dir, 'full.arrow'), {run: 'x'});
+      const first = new PredictionRecorder(rows, labels, 3);
+      logits.slice(0, 6).forEach((l, e) => first.record(e, l)); // killed after the snapshot at epoch 5
+      first.write(join(dir, 'part.arrow'), {run: 'x'});
+      const resumed = new PredictionRecorder(rows, labels, 3);
+      assert.equal(resumed.restore(join(dir, 'part.arrow'), 5), true);
+      logits.slice(5).forEach((l, k) => resumed.record(5 + k, l)); // epoch 5 is evaluated again
+      resumed.write(join(dir, 'resumed.arrow'), {run: 'x'});
+      assert.deepEqual(readFileSync(join(dir, 'resumed.arrow')), readFileSync(join(dir, 'full.arrow')));
+      assert.equal(new PredictionRecorder(rows, labels, 3).restore(join(dir, 'part.arrow'), 8), false, 'epochs 6-7 are missing');
+      assert.equal(new PredictionRecorder(rows.slice(1), labels, 3).restore(join(dir, 'part.arrow'), 3), false, 'other rows');
+    } finally {
+      rmSync(dir, {recursive: true, force: true});
+    }
+  });
+});

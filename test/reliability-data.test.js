@@ -76,8 +76,11 @@ describe('issue 11.1: one policy for bad numbers', function () {
     const npz = await writeZip([{name: 'W0.npy', data: encodeNpy(W0, [3, 4])}, {name: 'W1.npy', data: encodeNpy(W1, [4, 2])}]);
     writeFileSync(join(dir, 'w.npz'), npz);
     writeFileSync(join(dir, 'x.npy'), encodeNpy(Float32Array.from({length: 30}, (_, i) => i / 30), [10, 3]));
+    writeFileSync(join(dir, 'y2.npy'), encodeNpy(Int32Array.from({length: 10}, (_, i) => i % 2), [10]));
     for (const name of modelMetrics.names()) {
-      const msg = await measureError(['--weights', join(dir, 'w.npz'), '--activation', 'relu', '--x', join(dir, 'x.npy'), '--metric', name]);
+      // a metric of the training loss (curv.hessian) also takes the rows' labels
+      const labels = modelMetrics.get(name).needsLabels ? ['--labels', join(dir, 'y2.npy')] : [];
+      const msg = await measureError(['--weights', join(dir, 'w.npz'), '--activation', 'relu', '--x', join(dir, 'x.npy'), ...labels, '--metric', name]);
       assert.match(msg, /w\.npz: layer 1 weights \(W0\): row 2, column 2 \(\[1, 1\] 0-based\) is NaN/, name);
     }
   });

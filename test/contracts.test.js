@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import {evaluateLayer} from '../dist/metrics/evaluate.js';
 import {estimators, modelMetrics} from '../dist/metrics/registry.js';
-import {gaussian} from './helpers.js';
+import {gaussian, uniform} from './helpers.js';
 
 /** How each estimator is invariant under a permutation of the rows. Default: to 1e-9 relative. */
 const PERMUTATION = {
@@ -42,13 +42,7 @@ const D = 4;
 
 /** Seeded permutation (Fisher-Yates on a mulberry32 stream), independent of src/util/prng. */
 function permutation(n, seed) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = uniform(seed);
   const p = Array.from({length: n}, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(u() * (i + 1));

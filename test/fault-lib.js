@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import {cpSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join, relative} from 'node:path';
-import {ROOT, listFiles, readJson, runCli, startCli, sleep} from './helpers.js';
+import {ROOT, listFiles, readJson, runCli, startCli, sleep, uniform} from './helpers.js';
 
 /** configs/tishby.yaml at test scale: 60 epochs, 11 log-spaced snapshots, the study's estimators (KDE on 512 rows). */
 export function faultSweepText() {
@@ -64,16 +64,7 @@ export async function referenceRun(base, template) {
 }
 
 /** mulberry32: a seeded uniform generator in [0, 1). */
-export function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = uniform;
 
 /**
  * Kill points: `perStage` seeded random writes in each of train, metrics and report, plus

@@ -273,15 +273,20 @@ export function naiveMi(T, labels, state) {
 /** Sleeps `ms` milliseconds. */
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** mulberry32 + Box-Muller: deterministic standard normals. */
-export function gaussian(seed) {
+/** mulberry32: a seeded uniform stream in [0, 1), independent of src/util/prng. */
+export function uniform(seed) {
   let a = seed >>> 0;
-  const u = () => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** mulberry32 + Box-Muller: deterministic standard normals. */
+export function gaussian(seed) {
+  const u = uniform(seed);
   return () => Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
 }

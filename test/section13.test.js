@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {FIXTURES, gaussian} from './helpers.js';
+import {FIXTURES, gaussian, uniform} from './helpers.js';
 import {cka} from '../dist/metrics/similarity/cka.js';
 import {HessianOperator, hessianMetrics, lanczosTop} from '../dist/metrics/model/curvature.js';
 import {matrixEsd, networkEsd, powerLawFit} from '../dist/metrics/model/esd.js';
@@ -26,17 +26,6 @@ function randn(n, d, seed, scale = 1) {
   return {data: Float64Array.from({length: n * d}, () => scale * g()), rows: n, cols: d};
 }
 
-/** Uniform(0, 1) stream (mulberry32). */
-function uniform(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random orthogonal d x d matrix: a product of d Householder reflections of Gaussian vectors. */
 function orthogonal(d, seed) {

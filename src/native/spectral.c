@@ -272,111 +272,159 @@ void tridiag_finish(double *A, int n, double *d, double *e, double *work) {
  * Dense products for the exact Hessian-vector products of curv.hessian (src/metrics/model/
  * curvature.ts; its TypeScript loops are the reference and the fallback). Row-major float64,
  * accumulating into C; each call covers rows r0..r1 of C (the caller chunks, see gram_rows on
- * tiering). 4 x 4 register tiles (8 f64x2 accumulators); a step whose four A values are all 0
- * is skipped (raw image inputs are mostly zeros, ReLU activations often).
- *  - gemm_nn: C (n x b) += A (n x a) B (a x b), rows r0..r1 of C;
- *  - gemm_tn: C (a x b) += A^T B with A n x a, B n x b, rows r0..r1 of C;
- *  - gemm_nt: C (n x a) += A (n x b) B^T with B a x b, rows r0..r1 of C.
+ * tiering). 4 x 4 register tiles (8 f64x2 accumulators); k steps whose four A values are all 0
+ * are skipped (raw image inputs are mostly zeros, ReLU activations often).
+ *  - nn: C (n x b) += A (n x a) B (a x b): pack_b(B), then gemm_packed(trans = 0);
+ *  - tn: C (a x b) += A^T B with A n x a, B n x b: pack_b(B), then gemm_packed(trans = 1);
+ *  - gemm_nt: C (n x a) += A (n x b) B^T with B a x b (dot products along rows).
  */
-/* A 4 x 4 block of C (rows c, c + ld, c + 2 ld, c + 3 ld; 4 columns each) in 8 accumulators. */
-typedef struct {
-  v128_t s[8];
-} Tile;
-
-static inline Tile tile_load(const double *c, int ldc) {
-  Tile t;
-  for (int r = 0; r < 4; r++) {
-    t.s[2 * r] = ld(c + (size_t)r * ldc);
-    t.s[2 * r + 1] = ld(c + (size_t)r * ldc + 2);
-  }
-  return t;
-}
-
-static inline void tile_store(const Tile *t, double *c, int ldc) {
-  for (int r = 0; r < 4; r++) {
-    st(c + (size_t)r * ldc, t->s[2 * r]);
-    st(c + (size_t)r * ldc + 2, t->s[2 * r + 1]);
-  }
-}
-
-/* Row r of the tile += x_r (y[0..3]); skipped when the four x are 0. */
-static inline void tile_step(Tile *t, double x0, double x1, double x2, double x3, const double *y) {
-  if (x0 == 0 && x1 == 0 && x2 == 0 && x3 == 0) return;
-  const v128_t y0 = ld(y), y1 = ld(y + 2);
-  const double x[4] = {x0, x1, x2, x3};
-  for (int r = 0; r < 4; r++) {
-    const v128_t v = splat(x[r]);
-    t->s[2 * r] = madd(v, y0, t->s[2 * r]);
-    t->s[2 * r + 1] = madd(v, y1, t->s[2 * r + 1]);
-  }
-}
-
-EXPORT(gemm_nn)
-void gemm_nn(const double *A, const double *B, double *C, int n, int a, int b, int r0, int r1) {
-  (void)n;
-  const int jv = b & ~3;
-  int i = r0;
-  for (; i + 3 < r1; i += 4) {
-    const double *a0 = A + (size_t)i * a, *a1 = a0 + a, *a2 = a1 + a, *a3 = a2 + a;
-    double *c0 = C + (size_t)i * b, *c1 = c0 + b, *c2 = c1 + b, *c3 = c2 + b;
-    for (int j = 0; j < jv; j += 4) {
-      Tile t = tile_load(c0 + j, b);
-      for (int k = 0; k < a; k++) tile_step(&t, a0[k], a1[k], a2[k], a3[k], B + (size_t)k * b + j);
-      tile_store(&t, c0 + j, b);
+/*
+ * gemm_nn and gemm_tn on packed panels. pack_b copies B (K x b, row-major) into column panels of
+ * 4 (P[(j / 4) K 4 + 4 k + c] = B[k][j + c], zero past column b) once per product; gemm_packed
+ * then copies the four C rows' operand into a contiguous panel pa (4 values per k: element
+ * (row i + r, k) of A for nn, A[k][i + r] for tn, zero past the last row), keeping in kidx only
+ * the k whose four values are not all zero, and runs the 4 x 4 tile over those k: every C entry
+ * is C + a_0 b_0 + a_1 b_1 + ... in ascending k, the order of the TypeScript loops. Skipping all-
+ * zero quads at packing time costs dense data nothing in the inner loop. Both panels are read
+ * sequentially, so the tn shape (C = A^T B with long columns) runs as fast as nn.
+ */
+EXPORT(pack_b)
+void pack_b(const double *B, int K, int b, double *P) {
+  for (int j = 0; j < b; j += 4) {
+    double *q = P + (size_t)j * K;
+    const int w = b - j < 4 ? b - j : 4;
+    for (int k = 0; k < K; k++) {
+      const double *src = B + (size_t)k * b + j;
+      int c = 0;
+      for (; c < w; c++) q[4 * k + c] = src[c];
+      for (; c < 4; c++) q[4 * k + c] = 0;
     }
-    for (int j = jv; j < b; j++) {
-      double s0 = c0[j], s1 = c1[j], s2 = c2[j], s3 = c3[j];
-      for (int k = 0; k < a; k++) {
-        const double y = B[(size_t)k * b + j];
-        s0 += a0[k] * y; s1 += a1[k] * y; s2 += a2[k] * y; s3 += a3[k] * y;
+  }
+}
+
+/*
+ * C rows r0..r1 (r0 a multiple of 4) += op(A) B, with B given as its packed panels P (pack_b, K x b).
+ * trans = 0: A is rowsC x K (nn, C = A B); trans = 1: A is K x rowsC (tn, C = A^T B).
+ * pa: 4 K doubles and kidx: K ints of scratch.
+ */
+EXPORT(gemm_packed)
+void gemm_packed(const double *A, int trans, int K, const double *P, double *C, int rowsC, int b, int r0, int r1, double *pa, int *kidx) {
+  for (int i = r0; i < r1; i += 4) {
+    const int h = rowsC - i < 4 ? rowsC - i : 4;
+    int cnt = 0;
+    for (int k = 0; k < K; k++) {
+      double x[4] = {0, 0, 0, 0};
+      if (trans) {
+        const double *src = A + (size_t)k * rowsC + i;
+        for (int r = 0; r < h; r++) x[r] = src[r];
+      } else {
+        for (int r = 0; r < h; r++) x[r] = A[(size_t)(i + r) * K + k];
       }
-      c0[j] = s0; c1[j] = s1; c2[j] = s2; c3[j] = s3;
+      if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0) continue;
+      double *d = pa + 4 * (size_t)cnt;
+      d[0] = x[0]; d[1] = x[1]; d[2] = x[2]; d[3] = x[3];
+      kidx[cnt++] = k;
     }
-  }
-  for (; i < r1; i++) {
-    const double *ai = A + (size_t)i * a;
-    double *ci = C + (size_t)i * b;
-    for (int k = 0; k < a; k++) {
-      const double x = ai[k];
-      if (x == 0) continue;
-      const double *bk = B + (size_t)k * b;
-      for (int j = 0; j < b; j++) ci[j] += x * bk[j];
+    double *c0 = C + (size_t)i * b;
+    for (int j = 0; j < b; j += 4) {
+      const int w = b - j < 4 ? b - j : 4;
+      v128_t s[8];
+      if (h == 4 && w == 4) {
+        for (int r = 0; r < 4; r++) {
+          s[2 * r] = ld(c0 + (size_t)r * b + j);
+          s[2 * r + 1] = ld(c0 + (size_t)r * b + j + 2);
+        }
+      } else {
+        double t[16] = {0};
+        for (int r = 0; r < h; r++)
+          for (int c = 0; c < w; c++) t[4 * r + c] = c0[(size_t)r * b + j + c];
+        for (int r = 0; r < 4; r++) {
+          s[2 * r] = ld(t + 4 * r);
+          s[2 * r + 1] = ld(t + 4 * r + 2);
+        }
+      }
+      const double *q = P + (size_t)j * K;
+      const double *x = pa;
+      if (cnt == K) {
+        for (int k = 0; k < K; k++, x += 4) {
+          const v128_t y0 = ld(q + 4 * k), y1 = ld(q + 4 * k + 2);
+          v128_t v = wasm_v128_load64_splat(x);
+          s[0] = madd(v, y0, s[0]); s[1] = madd(v, y1, s[1]);
+          v = wasm_v128_load64_splat(x + 1);
+          s[2] = madd(v, y0, s[2]); s[3] = madd(v, y1, s[3]);
+          v = wasm_v128_load64_splat(x + 2);
+          s[4] = madd(v, y0, s[4]); s[5] = madd(v, y1, s[5]);
+          v = wasm_v128_load64_splat(x + 3);
+          s[6] = madd(v, y0, s[6]); s[7] = madd(v, y1, s[7]);
+        }
+      } else {
+        for (int t = 0; t < cnt; t++, x += 4) {
+          const double *y = q + 4 * (size_t)kidx[t];
+          const v128_t y0 = ld(y), y1 = ld(y + 2);
+          v128_t v = wasm_v128_load64_splat(x);
+          s[0] = madd(v, y0, s[0]); s[1] = madd(v, y1, s[1]);
+          v = wasm_v128_load64_splat(x + 1);
+          s[2] = madd(v, y0, s[2]); s[3] = madd(v, y1, s[3]);
+          v = wasm_v128_load64_splat(x + 2);
+          s[4] = madd(v, y0, s[4]); s[5] = madd(v, y1, s[5]);
+          v = wasm_v128_load64_splat(x + 3);
+          s[6] = madd(v, y0, s[6]); s[7] = madd(v, y1, s[7]);
+        }
+      }
+      if (h == 4 && w == 4) {
+        for (int r = 0; r < 4; r++) {
+          st(c0 + (size_t)r * b + j, s[2 * r]);
+          st(c0 + (size_t)r * b + j + 2, s[2 * r + 1]);
+        }
+      } else {
+        double t[16];
+        for (int r = 0; r < 4; r++) {
+          st(t + 4 * r, s[2 * r]);
+          st(t + 4 * r + 2, s[2 * r + 1]);
+        }
+        for (int r = 0; r < h; r++)
+          for (int c = 0; c < w; c++) c0[(size_t)r * b + j + c] = t[4 * r + c];
+      }
     }
   }
 }
 
-EXPORT(gemm_tn)
-void gemm_tn(const double *A, const double *B, double *C, int n, int a, int b, int r0, int r1) {
-  const int jv = b & ~3;
-  int k = r0;
-  for (; k + 3 < r1; k += 4) {
-    double *c0 = C + (size_t)k * b, *c1 = c0 + b, *c2 = c1 + b, *c3 = c2 + b;
-    for (int j = 0; j < jv; j += 4) {
-      Tile t = tile_load(c0 + j, b);
-      for (int i = 0; i < n; i++) {
-        const double *ai = A + (size_t)i * a + k;
-        tile_step(&t, ai[0], ai[1], ai[2], ai[3], B + (size_t)i * b + j);
-      }
-      tile_store(&t, c0 + j, b);
-    }
-    for (int j = jv; j < b; j++) {
-      double s0 = c0[j], s1 = c1[j], s2 = c2[j], s3 = c3[j];
-      for (int i = 0; i < n; i++) {
-        const double *ai = A + (size_t)i * a + k;
-        const double y = B[(size_t)i * b + j];
-        s0 += ai[0] * y; s1 += ai[1] * y; s2 += ai[2] * y; s3 += ai[3] * y;
-      }
-      c0[j] = s0; c1[j] = s1; c2[j] = s2; c3[j] = s3;
-    }
+/*
+ * Column means of the n x d row-major block src (sums in ascending row order, then / n, as
+ * cka.ts columnMeans), and the centred transpose dst[j][i] = src[i][j] - mean[j] (row stride ld),
+ * 8 rows of src at a time so each written line of dst is filled at once. With sq (sq_on != 0),
+ * sq[i] += sum_j (src[i][j] - mean[j])^2 in ascending j: the centred rows' squared norms.
+ * Rows i0..i1 (the caller chunks, see gram_rows on tiering).
+ */
+EXPORT(col_means)
+void col_means(const double *src, int n, int d, double *mean) {
+  for (int j = 0; j < d; j++) mean[j] = 0;
+  for (int i = 0; i < n; i++) {
+    const double *row = src + (size_t)i * d;
+    for (int j = 0; j < d; j++) mean[j] += row[j];
   }
-  for (; k < r1; k++) {
-    double *ck = C + (size_t)k * b;
-    for (int i = 0; i < n; i++) {
-      const double x = A[(size_t)i * a + k];
-      if (x == 0) continue;
-      const double *bi = B + (size_t)i * b;
-      for (int j = 0; j < b; j++) ck[j] += x * bi[j];
+  for (int j = 0; j < d; j++) mean[j] /= n;
+}
+
+EXPORT(centre_transpose)
+void centre_transpose(const double *src, int d, const double *mean, double *dst, int ld, double *sq, int sq_on, int i0, int i1) {
+  for (int ib = i0; ib < i1; ib += 8) {
+    const int ie = ib + 8 < i1 ? ib + 8 : i1;
+    for (int j = 0; j < d; j++) {
+      const double m = mean[j];
+      double *out = dst + (size_t)j * ld;
+      for (int i = ib; i < ie; i++) out[i] = src[(size_t)i * d + j] - m;
     }
+    if (sq_on)
+      for (int i = ib; i < ie; i++) {
+        const double *row = src + (size_t)i * d;
+        double s = sq[i];
+        for (int j = 0; j < d; j++) {
+          const double v = row[j] - mean[j];
+          s += v * v;
+        }
+        sq[i] = s;
+      }
   }
 }
 

@@ -6,9 +6,12 @@ import {SPECTRAL_WASM_BASE64, SPECTRAL_WASM_SHA256} from './spectral-wasm.js';
  * src/linalg/eigen.ts, src/linalg/gram.ts and src/metrics/model/curvature.ts dispatch to them and
  * keep their TypeScript versions of the same algorithms as the reference and the fallback.
  *
- * Every call gets a fresh instance with its own linear memory sized for that call, so nothing is
- * shared between calls and the memory is garbage-collected with the instance. The module is
- * compiled once per process. Pure functions: inputs are copied in, results copied out.
+ * The Gram and eigenvalue calls get a fresh instance with its own linear memory sized for that
+ * call, so nothing is shared between calls and the memory is garbage-collected with the instance.
+ * Products and CKA's centred Gram reuse one scratch instance per thread (`NativeArena`, below),
+ * and a computation that makes many products over the same operands (a Hessian's Lanczos run)
+ * keeps its own arena, with those operands resident, for its lifetime. The module is compiled
+ * once per process. Pure functions: inputs are copied in (unless already resident), results out.
  *
  * `TDLAB_NATIVE=0` in the environment (or `setNativeKernels(false)`) selects the TypeScript path.
  */
@@ -17,8 +20,10 @@ interface Exports {
   gram_rows(X: number, rows: number, len: number, G: number, i0: number, i1: number): void;
   tridiag_step(A: number, n: number, k: number, d: number, e: number, work: number): void;
   tridiag_finish(A: number, n: number, d: number, e: number, work: number): void;
-  gemm_nn(A: number, B: number, C: number, n: number, a: number, b: number, r0: number, r1: number): void;
-  gemm_tn(A: number, B: number, C: number, n: number, a: number, b: number, r0: number, r1: number): void;
+  pack_b(B: number, K: number, b: number, P: number): void;
+  gemm_packed(A: number, trans: number, K: number, P: number, C: number, rowsC: number, b: number, r0: number, r1: number, pa: number, kidx: number): void;
+  col_means(src: number, n: number, d: number, mean: number): void;
+  centre_transpose(src: number, d: number, mean: number, dst: number, ld: number, sq: number, sqOn: number, i0: number, i1: number): void;
   gemm_nt(A: number, B: number, C: number, n: number, a: number, b: number, r0: number, r1: number): void;
   __heap_base: WebAssembly.Global;
 }
@@ -52,36 +57,33 @@ function compiled(): WebAssembly.Module | null {
 class Heap {
   readonly fn: Exports;
   readonly f64: Float64Array;
-  private next: number;
-  private readonly base: number;
+  /** Next free byte (the allocation mark). */
+  top: number;
+  /** First byte after the module's own data. */
+  readonly baseBytes: number;
 
   constructor(mod: WebAssembly.Module, doubles: number) {
     const memory = new WebAssembly.Memory({initial: 2, maximum: 65536});
     const instance = new WebAssembly.Instance(mod, {env: {memory}});
     this.fn = instance.exports as unknown as Exports;
-    this.next = align(Number(this.fn.__heap_base.value));
-    this.base = this.next;
-    const bytes = this.next + doubles * 8 + 64 * 16;
+    this.top = align(Number(this.fn.__heap_base.value));
+    this.baseBytes = this.top;
+    const bytes = this.top + doubles * 8 + 64 * 16;
     const pages = Math.ceil(bytes / PAGE) - memory.buffer.byteLength / PAGE;
     if (pages > 0) memory.grow(pages);
     this.f64 = new Float64Array(memory.buffer);
   }
 
-  /** Whether `doubles` more doubles fit after a `reset`. */
-  fits(doubles: number): boolean {
-    return this.base + doubles * 8 + 64 * 16 <= this.f64.byteLength;
-  }
-
-  /** Frees every block (the memory keeps its size and old contents). */
-  reset(): void {
-    this.next = this.base;
-  }
-
   /** Byte offset of a new block of `count` doubles (zeroed on a fresh heap only). */
   alloc(count: number): number {
-    const at = this.next;
-    this.next = align(at + count * 8);
+    const at = this.top;
+    this.top = align(at + count * 8);
     return at;
+  }
+
+  /** Like `alloc`, or -1 (nothing allocated) when the block does not fit. */
+  tryAlloc(count: number): number {
+    return align(this.top + count * 8) <= this.f64.byteLength ? this.alloc(count) : -1;
   }
 
   view(at: number, count: number): Float64Array {
@@ -174,34 +176,185 @@ export function nativeGramUpper(X: Float64Array, rows: number, len: number): Flo
   return h.view(G, rows * rows).slice();
 }
 
-let gemmHeap: Heap | undefined;
-
 /** Shapes of the three products: `nn` C (n x b) += A (n x a) B (a x b); `tn` C (a x b) += A^T B (A n x a, B n x b); `nt` C (n x a) += A (n x b) B^T (B a x b). */
 export type GemmKind = 'nn' | 'tn' | 'nt';
 
 /**
+ * One WebAssembly instance and its memory, as a bump allocator whose blocks are Float64Array
+ * views of that memory. A view passed back to `gemm` is used in place (no copy); anything else
+ * is copied into scratch space for the call. The memory never grows after construction (growing
+ * would detach every view handed out), so an `alloc` that does not fit returns an ordinary
+ * array and `gemm` returns false when its scratch does not fit (the caller's TypeScript loop
+ * then runs). Blocks are zeroed when handed out.
+ */
+export class NativeArena {
+  private readonly h: Heap;
+
+  private constructor(h: Heap) {
+    this.h = h;
+  }
+
+  /** An arena of `doubles` doubles, or null when the kernels are off or it would not fit. */
+  static create(doubles: number): NativeArena | null {
+    const h = heap(doubles);
+    return h ? new NativeArena(h) : null;
+  }
+
+  /** Capacity in doubles (after the module's own data). */
+  get capacity(): number {
+    return (this.h.f64.length * 8 - this.h.baseBytes) / 8;
+  }
+
+  /** A zeroed block of `count` doubles: a view of the memory, or an ordinary array when full. */
+  alloc(count: number): Float64Array {
+    const at = this.h.tryAlloc(count);
+    if (at < 0) return new Float64Array(count);
+    const v = this.h.view(at, count);
+    v.fill(0);
+    return v;
+  }
+
+  /** `src` copied into a block (an ordinary array when full). */
+  hold(src: ArrayLike<number>): Float64Array {
+    const v = this.alloc(src.length);
+    v.set(src);
+    return v;
+  }
+
+  /** The allocation mark, for `release`. */
+  mark(): number {
+    return this.h.top;
+  }
+
+  /** Frees every block allocated after `mark` (their views must no longer be used). */
+  release(mark: number): void {
+    this.h.top = mark;
+  }
+
+  /** Whether `x` is a view of this arena's memory. */
+  resident(x: Float64Array): boolean {
+    return x.buffer === this.h.f64.buffer;
+  }
+
+  /** Byte offset of `x` in the memory: in place when resident, else a scratch copy (`copy` = false leaves it uninitialised). */
+  private place(x: Float64Array, copy = true): number {
+    if (this.resident(x)) return x.byteOffset;
+    const at = this.h.tryAlloc(x.length);
+    if (at >= 0 && copy) this.h.view(at, x.length).set(x);
+    return at;
+  }
+
+  /** C += the `kind` product of A and B (see `nativeGemm`); false (C untouched) when scratch does not fit. */
+  gemm(kind: GemmKind, A: Float64Array, B: Float64Array, C: Float64Array, n: number, a: number, b: number): boolean {
+    const [lenA, lenB, lenC] = kind === 'nn' ? [n * a, a * b, n * b] : kind === 'tn' ? [n * a, n * b, a * b] : [n * b, a * b, n * a];
+    const mark = this.mark();
+    try {
+      const pa = this.place(A.subarray(0, lenA));
+      const pb = this.place(B.subarray(0, lenB));
+      const c = C.subarray(0, lenC);
+      const pc = this.place(c);
+      if (pa < 0 || pb < 0 || pc < 0) return false;
+      const f = this.h.fn;
+      if (kind === 'nt') {
+        for (let r = 0; r < n; r += 64) f.gemm_nt(pa, pb, pc, n, a, b, r, Math.min(n, r + 64));
+      } else {
+        // nn: C (n x b) = A (n x K=a) B; tn: C (a x b) = A^T (A: K=n x a) B
+        const [K, rowsC, trans] = kind === 'nn' ? [a, n, 0] : [n, a, 1];
+        const panels = this.h.tryAlloc(K * 4 * Math.ceil(b / 4));
+        const packA = this.h.tryAlloc(4 * K);
+        const kidx = this.h.tryAlloc(Math.ceil(K / 2));
+        if (panels < 0 || packA < 0 || kidx < 0) return false;
+        f.pack_b(pb, K, b, panels);
+        for (let r = 0; r < rowsC; r += 64) f.gemm_packed(pa, trans, K, panels, pc, rowsC, b, r, Math.min(rowsC, r + 64), packA, kidx);
+      }
+      if (!this.resident(c)) c.set(this.h.view(pc, lenC));
+      return true;
+    } finally {
+      this.release(mark);
+    }
+  }
+
+  /**
+   * The centred Gram of CKA's feature form: the blocks (n x cols_b each, row-major; `rows` selects
+   * rows of every block) are centred by their column means and stacked transposed into
+   * Z = [X_c Y_c]^T (m x n, m = sum of cols), and G = Z Z^T (upper triangle). Returns G, the
+   * column means of each block and, with `squares`, each block's centred row norms
+   * sum_j (x_ij - mean_j)^2; null when the scratch does not fit.
+   */
+  centredGram(blocks: Array<{data: Float32Array | Float64Array; cols: number}>, rows: Int32Array | undefined, n: number, squares: boolean): {G: Float64Array; means: Float64Array[]; squares: Float64Array[]} | null {
+    const m = blocks.reduce((s, b) => s + b.cols, 0);
+    const wide = Math.max(...blocks.map((b) => b.cols));
+    const mark = this.mark();
+    try {
+      const raw = this.h.tryAlloc(n * wide);
+      const Z = this.h.tryAlloc(m * n);
+      const G = this.h.tryAlloc(m * m);
+      const means = this.h.tryAlloc(m);
+      const sq = this.h.tryAlloc(blocks.length * n);
+      if (raw < 0 || Z < 0 || G < 0 || means < 0 || sq < 0) return null;
+      this.h.view(sq, blocks.length * n).fill(0);
+      const f = this.h.fn;
+      let at = 0;
+      blocks.forEach(({data, cols: d}, k) => {
+        const dst = this.h.view(raw, n * d);
+        if (rows) for (let i = 0; i < n; i++) dst.set(data.subarray(rows[i] * d, rows[i] * d + d), i * d);
+        else dst.set(data.subarray(0, n * d));
+        const mean = means + at * 8;
+        f.col_means(raw, n, d, mean);
+        // chunks of rows: see gramInHeap on tiering
+        for (let i = 0; i < n; i += 1024) f.centre_transpose(raw, d, mean, Z + at * n * 8, n, sq + k * n * 8, squares ? 1 : 0, i, Math.min(n, i + 1024));
+        at += d;
+      });
+      gramInHeap(this.h, Z, m, n, G);
+      at = 0;
+      const meanList = blocks.map(({cols: d}) => {
+        const v = this.h.view(means + at * 8, d).slice();
+        at += d;
+        return v;
+      });
+      return {G: this.h.view(G, m * m).slice(), means: meanList, squares: blocks.map((_, k) => this.h.view(sq + k * n * 8, n).slice())};
+    } finally {
+      this.release(mark);
+    }
+  }
+}
+
+/** The thread's scratch arena for one-off products and CKA Grams, replaced by a larger one when a call needs more. */
+let scratch: NativeArena | null = null;
+
+function scratchArena(doubles: number): NativeArena | null {
+  if (!nativeAvailable(doubles)) return null;
+  if (!scratch || scratch.capacity < doubles + 64) scratch = NativeArena.create(Math.max(doubles + 64, 2 * (scratch?.capacity ?? 0)));
+  return scratch;
+}
+
+/** Upper bound of the scratch doubles `NativeArena.gemm` needs for a product of this shape. */
+function gemmScratch(kind: GemmKind, n: number, a: number, b: number): number {
+  const K = kind === 'nn' ? a : n;
+  return n * a + a * b + n * b + (kind === 'nt' ? 0 : K * (4 * Math.ceil(b / 4) + 5)) + 8 * 16;
+}
+
+/**
  * C += the `kind` product of A and B (row-major float64; C is read and written back), or false
  * when the kernels are not available for this size (the caller keeps its TypeScript loop).
- * Inputs are copied into one instance kept for these products (its memory grows to the largest
- * call so far); C's rows are covered in 64-row chunks (see `gramInHeap`).
+ * Inputs are copied into the thread's scratch arena (its memory grows to the largest call so far).
  */
 export function nativeGemm(kind: GemmKind, A: Float64Array, B: Float64Array, C: Float64Array, n: number, a: number, b: number): boolean {
-  const [lenA, lenB, lenC, rows] = kind === 'nn' ? [n * a, a * b, n * b, n] : kind === 'tn' ? [n * a, n * b, a * b, a] : [n * b, a * b, n * a, n];
-  const doubles = lenA + lenB + lenC;
-  if (!nativeAvailable(doubles)) return false;
-  // one instance reused across calls (a Hessian needs thousands of products; a fresh memory for
-  // each would pay its page faults every time); every input is copied in before each call
-  if (!gemmHeap || !gemmHeap.fits(doubles)) gemmHeap = new Heap(compiled()!, Math.max(doubles, 2 * (gemmHeap ? gemmHeap.f64.length : 0)));
-  const h = gemmHeap;
-  h.reset();
-  const pa = h.alloc(lenA);
-  const pb = h.alloc(lenB);
-  const pc = h.alloc(lenC);
-  h.view(pa, lenA).set(A.subarray(0, lenA));
-  h.view(pb, lenB).set(B.subarray(0, lenB));
-  h.view(pc, lenC).set(C.subarray(0, lenC));
-  const f = kind === 'nn' ? h.fn.gemm_nn : kind === 'tn' ? h.fn.gemm_tn : h.fn.gemm_nt;
-  for (let r = 0; r < rows; r += 64) f(pa, pb, pc, n, a, b, r, Math.min(rows, r + 64));
-  C.set(h.view(pc, lenC));
-  return true;
+  const ar = scratchArena(gemmScratch(kind, n, a, b));
+  return ar !== null && ar.gemm(kind, A, B, C, n, a, b);
+}
+
+/** Doubles a `NativeArena.gemm` call of this shape may need in scratch, for sizing an arena. */
+export function nativeGemmScratch(kind: GemmKind, n: number, a: number, b: number): number {
+  return gemmScratch(kind, n, a, b);
+}
+
+/**
+ * CKA's centred Gram (see `NativeArena.centredGram`) in the thread's scratch arena, or null when
+ * the kernels are not available for this size (the caller keeps its TypeScript path).
+ */
+export function nativeCentredGram(blocks: Array<{data: Float32Array | Float64Array; cols: number}>, rows: Int32Array | undefined, n: number, squares: boolean): {G: Float64Array; means: Float64Array[]; squares: Float64Array[]} | null {
+  const m = blocks.reduce((s, b) => s + b.cols, 0);
+  const ar = scratchArena(n * Math.max(...blocks.map((b) => b.cols)) + m * n + m * m + m + blocks.length * n + 5 * 16);
+  return ar && ar.centredGram(blocks, rows, n, squares);
 }

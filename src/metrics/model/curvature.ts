@@ -2,7 +2,7 @@ import {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import {Rng} from '../../util/prng.js';
 import {eigh} from '../../linalg/eigen.js';
-import {nativeGemm} from '../../native/spectral.js';
+import {NativeArena, nativeGemm, nativeGemmScratch, type GemmKind} from '../../native/spectral.js';
 import {activationDerivative64, activationSecondDerivative64, applyActivation64} from '../../model/activations.js';
 import type {DenseNet} from '../../model/dense-net.js';
 import {seededRows} from '../subsample.js';
@@ -72,10 +72,13 @@ export const LANCZOS_STOP = 1e-6;
  */
 const NATIVE_MIN_MACS = 65536;
 
+/** A native product (C += op(A) op(B), see `nativeGemm`), or false when the caller's loop must run. */
+type Gemm = (kind: GemmKind, A: Float64Array, B: Float64Array, C: Float64Array, n: number, a: number, b: number) => boolean;
+
 /** C (n x b) = A (n x a) B (a x b), row-major; zero entries of A are skipped. */
-function matMul(A: Float64Array, B: Float64Array, n: number, a: number, b: number, C: Float64Array, accumulate = false): void {
+function matMul(A: Float64Array, B: Float64Array, n: number, a: number, b: number, C: Float64Array, accumulate = false, gemm: Gemm = nativeGemm): void {
   if (!accumulate) C.fill(0, 0, n * b);
-  if (n * a * b >= NATIVE_MIN_MACS && nativeGemm('nn', A, B, C, n, a, b)) return;
+  if (n * a * b >= NATIVE_MIN_MACS && gemm('nn', A, B, C, n, a, b)) return;
   for (let i = 0; i < n; i++) {
     const ci = i * b;
     const ai = i * a;
@@ -89,8 +92,8 @@ function matMul(A: Float64Array, B: Float64Array, n: number, a: number, b: numbe
 }
 
 /** C (a x b) += A' B for A (n x a), B (n x b); zero entries of A are skipped. */
-function matMulAt(A: Float64Array, B: Float64Array, n: number, a: number, b: number, C: Float64Array, off: number): void {
-  if (n * a * b >= NATIVE_MIN_MACS && nativeGemm('tn', A, B, C.subarray(off, off + a * b), n, a, b)) return;
+function matMulAt(A: Float64Array, B: Float64Array, n: number, a: number, b: number, C: Float64Array, off: number, gemm: Gemm = nativeGemm): void {
+  if (n * a * b >= NATIVE_MIN_MACS && gemm('tn', A, B, C.subarray(off, off + a * b), n, a, b)) return;
   for (let i = 0; i < n; i++) {
     const ai = i * a;
     const bi = i * b;
@@ -104,10 +107,10 @@ function matMulAt(A: Float64Array, B: Float64Array, n: number, a: number, b: num
 }
 
 /** C (n x a) (+)= A B' for A (n x b), B (a x b) given at offset `off` of `Bdata`. */
-function matMulBt(A: Float64Array, Bdata: Float64Array, off: number, n: number, a: number, b: number, C: Float64Array, accumulate: boolean): void {
+function matMulBt(A: Float64Array, Bdata: Float64Array, off: number, n: number, a: number, b: number, C: Float64Array, accumulate: boolean, gemm: Gemm = nativeGemm): void {
   if (n * a * b >= NATIVE_MIN_MACS) {
     if (!accumulate) C.fill(0, 0, n * a);
-    if (nativeGemm('nt', A, Bdata.subarray(off, off + a * b), C, n, a, b)) return;
+    if (gemm('nt', A, Bdata.subarray(off, off + a * b), C, n, a, b)) return;
   }
   for (let i = 0; i < n; i++) {
     const ai = i * b;
@@ -141,7 +144,9 @@ interface LayerCache {
 /**
  * The Hessian of the mean softmax cross-entropy of a dense network over fixed rows, as an operator:
  * `hvp(v)` is one exact Hessian-vector product. Building it runs one forward and one backward
- * pass, O(n sum fan_in fan_out), and keeps them (O(n sum d_l) doubles).
+ * pass, O(n sum fan_in fan_out), and keeps them (O(n sum d_l) doubles). With the WebAssembly
+ * kernels, the operator keeps everything an HVP reads (inputs, weights, the cached passes) and
+ * its temporaries in one `NativeArena`, so the products run on resident operands without copies.
  */
 export class HessianOperator {
   /** Number of parameters P. */
@@ -157,6 +162,9 @@ export class HessianOperator {
   private readonly layers: LayerCache[];
   private readonly p: Float64Array;
   private readonly classes: number;
+  /** Where the cached passes and each HVP's temporaries live (null: ordinary arrays, TypeScript or copying products). */
+  private readonly arena: NativeArena | null;
+  private readonly gemm: Gemm;
 
   /** `X` rows (n x d0) and labels `y` (0..C-1, C = the output width). */
   constructor(net: DenseNet, X: Matrix, y: Int32Array) {
@@ -170,7 +178,21 @@ export class HessianOperator {
     this.n = n;
     this.classes = C;
     this.d0 = X.cols;
-    this.x = X.data instanceof Float64Array ? X.data : Float64Array.from(X.data);
+    // one arena for the cached passes, one HVP's temporaries and the products' packing scratch
+    let cached = n * X.cols + n * C;
+    let perHvp = n * C;
+    let scratch = 0;
+    let P = 0;
+    for (const {rows, cols} of net.layers) {
+      P += rows * cols + cols;
+      cached += rows * cols + 6 * n * cols;
+      perHvp += 3 * n * cols + n * rows;
+      scratch = Math.max(scratch, nativeGemmScratch('tn', n, rows, cols), nativeGemmScratch('nn', n, rows, cols), nativeGemmScratch('nt', n, rows, cols));
+    }
+    this.arena = NativeArena.create(cached + perHvp + 2 * P + scratch + 64 * (net.layers.length + 4));
+    const arena = this.arena;
+    this.gemm = arena ? (kind, A, B, Cm, m, a, b) => arena.gemm(kind, A, B, Cm, m, a, b) : nativeGemm;
+    this.x = this.hold(X.data);
     this.layers = [];
     this.layerRanges = [];
     let off = 0;
@@ -179,14 +201,14 @@ export class HessianOperator {
       const {W, rows, cols, b} = net.layers[l];
       const act = l === L - 1 && net.layers[l].activation === 'softmax' ? 'linear' : net.layers[l].activation;
       if (act === 'softmax') throw new Error('curv.hessian: softmax is only supported on the output layer');
-      const Wd = W instanceof Float64Array ? W : Float64Array.from(W);
-      const z = new Float64Array(n * cols);
+      const Wd = this.hold(W);
+      const z = this.alloc(n * cols);
       for (let i = 0; i < n; i++) for (let j = 0; j < cols; j++) z[i * cols + j] = b[j];
-      matMul(hPrev, Wd, n, rows, cols, z, true);
-      const h = act === 'linear' ? z : applyActivation64(act, z, new Float64Array(n * cols));
-      const d1 = act === 'linear' ? null : activationDerivative64(act, z, new Float64Array(n * cols));
-      const d2 = act === 'linear' ? null : activationSecondDerivative64(act, z, new Float64Array(n * cols));
-      this.layers.push({rows, cols, W: Wd, wOff: off, bOff: off + rows * cols, z, h, d1, d2, gh: new Float64Array(n * cols), gz: new Float64Array(n * cols)});
+      matMul(hPrev, Wd, n, rows, cols, z, true, this.gemm);
+      const h = act === 'linear' ? z : applyActivation64(act, z, this.alloc(n * cols));
+      const d1 = act === 'linear' ? null : activationDerivative64(act, z, this.alloc(n * cols));
+      const d2 = act === 'linear' ? null : activationSecondDerivative64(act, z, this.alloc(n * cols));
+      this.layers.push({rows, cols, W: Wd, wOff: off, bOff: off + rows * cols, z, h, d1, d2, gh: this.alloc(n * cols), gz: this.alloc(n * cols)});
       this.layerRanges.push([off, off + rows * cols + cols]);
       off += rows * cols + cols;
       hPrev = h;
@@ -194,7 +216,7 @@ export class HessianOperator {
     this.size = off;
     // softmax cross-entropy at the logits h_L
     const logits = hPrev;
-    const p = new Float64Array(n * C);
+    const p = this.alloc(n * C);
     let loss = 0;
     for (let i = 0; i < n; i++) {
       let mx = -Infinity;
@@ -213,8 +235,19 @@ export class HessianOperator {
       const ly = this.layers[l];
       if (ly.d1) for (let i = 0; i < ly.gz.length; i++) ly.gz[i] = ly.gh[i] * ly.d1[i];
       else ly.gz.set(ly.gh);
-      if (l > 0) matMulBt(ly.gz, ly.W, 0, n, ly.rows, ly.cols, this.layers[l - 1].gh, false);
+      if (l > 0) matMulBt(ly.gz, ly.W, 0, n, ly.rows, ly.cols, this.layers[l - 1].gh, false, this.gemm);
     }
+  }
+
+  /** A zeroed block of `count` doubles: in the arena when there is one. */
+  private alloc(count: number): Float64Array {
+    return this.arena ? this.arena.alloc(count) : new Float64Array(count);
+  }
+
+  /** A float64 copy of `src` (in the arena when there is one). */
+  private hold(src: Float32Array | Float64Array): Float64Array {
+    if (this.arena) return this.arena.hold(src);
+    return src instanceof Float64Array ? src : Float64Array.from(src);
   }
 
   /** Gradient of the loss (length P), from the cached backward pass. */
@@ -222,7 +255,7 @@ export class HessianOperator {
     const g = new Float64Array(this.size);
     this.layers.forEach((ly, l) => {
       const hPrev = l === 0 ? this.x : this.layers[l - 1].h;
-      matMulAt(hPrev, ly.gz, this.n, ly.rows, ly.cols, g, ly.wOff);
+      matMulAt(hPrev, ly.gz, this.n, ly.rows, ly.cols, g, ly.wOff, this.gemm);
       for (let i = 0; i < this.n; i++) for (let j = 0; j < ly.cols; j++) g[ly.bOff + j] += ly.gz[i * ly.cols + j];
     });
     return g;
@@ -233,34 +266,44 @@ export class HessianOperator {
    * only that layer's part of H v is computed (the rest of the result is 0): the diagonal block.
    * O(n sum_l fan_in_l fan_out_l) (about 6 multiply-adds per weight and row; fewer for a block).
    */
-  hvp(v: Float64Array, block?: number): Float64Array {
-    const {n, layers} = this;
+  hvp(direction: Float64Array, block?: number): Float64Array {
+    const mark = this.arena?.mark();
+    try {
+      return this.hvpIn(this.arena ? this.arena.hold(direction.subarray(0, this.size)) : direction, block).slice();
+    } finally {
+      if (this.arena) this.arena.release(mark!);
+    }
+  }
+
+  /** `hvp` with its temporaries allocated from the arena (the result too: the caller copies it). */
+  private hvpIn(v: Float64Array, block: number | undefined): Float64Array {
+    const {n, layers, gemm} = this;
     const L = layers.length;
     const from = block ?? 0;
     const to = block ?? 0;
-    const out = new Float64Array(this.size);
+    const out = this.alloc(this.size);
     // R-forward from the first layer with a non-zero direction
     const Rz: Float64Array[] = new Array(L);
     let Rh: Float64Array | null = null;
     for (let l = from; l < L; l++) {
       const ly = layers[l];
       const hPrev = l === 0 ? this.x : layers[l - 1].h;
-      const rz = new Float64Array(n * ly.cols);
+      const rz = this.alloc(n * ly.cols);
       if (block === undefined || l === block) {
         for (let i = 0; i < n; i++) for (let j = 0; j < ly.cols; j++) rz[i * ly.cols + j] = v[ly.bOff + j];
-        matMul(hPrev, v.subarray(ly.wOff, ly.bOff), n, ly.rows, ly.cols, rz, true);
+        matMul(hPrev, v.subarray(ly.wOff, ly.bOff), n, ly.rows, ly.cols, rz, true, gemm);
       }
-      if (Rh) matMul(Rh, ly.W, n, ly.rows, ly.cols, rz, true);
+      if (Rh) matMul(Rh, ly.W, n, ly.rows, ly.cols, rz, true, gemm);
       Rz[l] = rz;
       if (ly.d1) {
-        const rh = new Float64Array(n * ly.cols);
+        const rh = this.alloc(n * ly.cols);
         for (let i = 0; i < rh.length; i++) rh[i] = ly.d1[i] * rz[i];
         Rh = rh;
       } else Rh = rz;
     }
     // R of the output gradient: (1/n)(diag p - p p') R(logits) per row
     const C = this.classes;
-    let Rg = new Float64Array(n * C);
+    let Rg = this.alloc(n * C);
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let c = 0; c < C; c++) s += this.p[i * C + c] * Rh![i * C + c];
@@ -274,19 +317,23 @@ export class HessianOperator {
       if (ly.d2) for (let i = 0; i < rgz.length; i++) rgz[i] += ly.gh[i] * ly.d2[i] * Rz[l][i];
       if (block === undefined || l === block) {
         const hPrev = l === 0 ? this.x : layers[l - 1].h;
-        matMulAt(hPrev, rgz, n, ly.rows, ly.cols, out, ly.wOff);
+        matMulAt(hPrev, rgz, n, ly.rows, ly.cols, out, ly.wOff, gemm);
         if (l > from) {
           // Rh_{l-1}: phi'(z_{l-1}) Rz_{l-1}
           const prev = layers[l - 1];
-          const rhPrev = prev.d1 ? Rz[l - 1].map((r, i) => r * prev.d1![i]) : Rz[l - 1];
-          matMulAt(rhPrev, ly.gz, n, ly.rows, ly.cols, out, ly.wOff);
+          let rhPrev = Rz[l - 1];
+          if (prev.d1) {
+            rhPrev = this.alloc(rhPrev.length);
+            for (let i = 0; i < rhPrev.length; i++) rhPrev[i] = Rz[l - 1][i] * prev.d1[i];
+          }
+          matMulAt(rhPrev, ly.gz, n, ly.rows, ly.cols, out, ly.wOff, gemm);
         }
         for (let i = 0; i < n; i++) for (let j = 0; j < ly.cols; j++) out[ly.bOff + j] += rgz[i * ly.cols + j];
       }
       if (l === to) break;
-      const next = new Float64Array(n * ly.rows);
-      matMulBt(rgz, ly.W, 0, n, ly.rows, ly.cols, next, false);
-      if (block === undefined || l === block) matMulBt(ly.gz, v, ly.wOff, n, ly.rows, ly.cols, next, true);
+      const next = this.alloc(n * ly.rows);
+      matMulBt(rgz, ly.W, 0, n, ly.rows, ly.cols, next, false, gemm);
+      if (block === undefined || l === block) matMulBt(ly.gz, v, ly.wOff, n, ly.rows, ly.cols, next, true, gemm);
       Rg = next;
     }
     return out;

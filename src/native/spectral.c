@@ -302,86 +302,82 @@ void pack_b(const double *B, int K, int b, double *P) {
   }
 }
 
+/* The 4 x 4 tile c (row stride ldc) += pa^T q over K steps: pa 4 values per step, q 4 per step. */
+static inline void tile_dense(const double *x, const double *y, int K, double *c, int ldc) {
+  v128_t s0 = ld(c), s1 = ld(c + 2), s2 = ld(c + ldc), s3 = ld(c + ldc + 2);
+  v128_t s4 = ld(c + 2 * ldc), s5 = ld(c + 2 * ldc + 2), s6 = ld(c + 3 * ldc), s7 = ld(c + 3 * ldc + 2);
+  for (int k = 0; k < K; k++, x += 4, y += 4) {
+    const v128_t y0 = ld(y), y1 = ld(y + 2);
+    v128_t v = wasm_v128_load64_splat(x);
+    s0 = madd(v, y0, s0); s1 = madd(v, y1, s1);
+    v = wasm_v128_load64_splat(x + 1);
+    s2 = madd(v, y0, s2); s3 = madd(v, y1, s3);
+    v = wasm_v128_load64_splat(x + 2);
+    s4 = madd(v, y0, s4); s5 = madd(v, y1, s5);
+    v = wasm_v128_load64_splat(x + 3);
+    s6 = madd(v, y0, s6); s7 = madd(v, y1, s7);
+  }
+  st(c, s0); st(c + 2, s1); st(c + ldc, s2); st(c + ldc + 2, s3);
+  st(c + 2 * ldc, s4); st(c + 2 * ldc + 2, s5); st(c + 3 * ldc, s6); st(c + 3 * ldc + 2, s7);
+}
+
+/* tile_dense over the cnt steps listed in kidx (x holds their 4 values each, packed). */
+static inline void tile_sparse(const double *x, const double *q, const int *kidx, int cnt, double *c, int ldc) {
+  v128_t s0 = ld(c), s1 = ld(c + 2), s2 = ld(c + ldc), s3 = ld(c + ldc + 2);
+  v128_t s4 = ld(c + 2 * ldc), s5 = ld(c + 2 * ldc + 2), s6 = ld(c + 3 * ldc), s7 = ld(c + 3 * ldc + 2);
+  for (int t = 0; t < cnt; t++, x += 4) {
+    const double *y = q + 4 * (size_t)kidx[t];
+    const v128_t y0 = ld(y), y1 = ld(y + 2);
+    v128_t v = wasm_v128_load64_splat(x);
+    s0 = madd(v, y0, s0); s1 = madd(v, y1, s1);
+    v = wasm_v128_load64_splat(x + 1);
+    s2 = madd(v, y0, s2); s3 = madd(v, y1, s3);
+    v = wasm_v128_load64_splat(x + 2);
+    s4 = madd(v, y0, s4); s5 = madd(v, y1, s5);
+    v = wasm_v128_load64_splat(x + 3);
+    s6 = madd(v, y0, s6); s7 = madd(v, y1, s7);
+  }
+  st(c, s0); st(c + 2, s1); st(c + ldc, s2); st(c + ldc + 2, s3);
+  st(c + 2 * ldc, s4); st(c + 2 * ldc + 2, s5); st(c + 3 * ldc, s6); st(c + 3 * ldc + 2, s7);
+}
+
 /*
  * C rows r0..r1 (r0 a multiple of 4) += op(A) B, with B given as its packed panels P (pack_b, K x b).
  * trans = 0: A is rowsC x K (nn, C = A B); trans = 1: A is K x rowsC (tn, C = A^T B).
- * pa: 4 K doubles and kidx: K ints of scratch.
+ * pa: 4 K doubles and kidx: K ints of scratch. Rows past rowsC read as zero.
  */
+static const double zeros[1] = {0};
+
 EXPORT(gemm_packed)
 void gemm_packed(const double *A, int trans, int K, const double *P, double *C, int rowsC, int b, int r0, int r1, double *pa, int *kidx) {
   for (int i = r0; i < r1; i += 4) {
     const int h = rowsC - i < 4 ? rowsC - i : 4;
+    /* the panel: rows (or columns, trans) i..i+3 of A, stride `step` between k, `next` between rows */
+    const size_t step = trans ? (size_t)rowsC : 1, next = trans ? 1 : (size_t)K;
+    const double *a0 = A + (trans ? (size_t)i : (size_t)i * K);
+    const double *a1 = h > 1 ? a0 + next : zeros, *a2 = h > 2 ? a0 + 2 * next : zeros, *a3 = h > 3 ? a0 + 3 * next : zeros;
+    const size_t s1 = h > 1 ? step : 0, s2 = h > 2 ? step : 0, s3 = h > 3 ? step : 0;
     int cnt = 0;
-    for (int k = 0; k < K; k++) {
-      double x[4] = {0, 0, 0, 0};
-      if (trans) {
-        const double *src = A + (size_t)k * rowsC + i;
-        for (int r = 0; r < h; r++) x[r] = src[r];
-      } else {
-        for (int r = 0; r < h; r++) x[r] = A[(size_t)(i + r) * K + k];
-      }
-      if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0) continue;
+    for (int k = 0; k < K; k++, a0 += step, a1 += s1, a2 += s2, a3 += s3) {
+      const double x0 = *a0, x1 = *a1, x2 = *a2, x3 = *a3;
       double *d = pa + 4 * (size_t)cnt;
-      d[0] = x[0]; d[1] = x[1]; d[2] = x[2]; d[3] = x[3];
-      kidx[cnt++] = k;
+      d[0] = x0; d[1] = x1; d[2] = x2; d[3] = x3;
+      kidx[cnt] = k;
+      cnt += (x0 != 0) | (x1 != 0) | (x2 != 0) | (x3 != 0); /* an all-zero quad is overwritten */
     }
     double *c0 = C + (size_t)i * b;
     for (int j = 0; j < b; j += 4) {
       const int w = b - j < 4 ? b - j : 4;
-      v128_t s[8];
+      const double *q = P + (size_t)j * K;
       if (h == 4 && w == 4) {
-        for (int r = 0; r < 4; r++) {
-          s[2 * r] = ld(c0 + (size_t)r * b + j);
-          s[2 * r + 1] = ld(c0 + (size_t)r * b + j + 2);
-        }
+        if (cnt == K) tile_dense(pa, q, K, c0 + j, b);
+        else tile_sparse(pa, q, kidx, cnt, c0 + j, b);
       } else {
         double t[16] = {0};
         for (int r = 0; r < h; r++)
           for (int c = 0; c < w; c++) t[4 * r + c] = c0[(size_t)r * b + j + c];
-        for (int r = 0; r < 4; r++) {
-          s[2 * r] = ld(t + 4 * r);
-          s[2 * r + 1] = ld(t + 4 * r + 2);
-        }
-      }
-      const double *q = P + (size_t)j * K;
-      const double *x = pa;
-      if (cnt == K) {
-        for (int k = 0; k < K; k++, x += 4) {
-          const v128_t y0 = ld(q + 4 * k), y1 = ld(q + 4 * k + 2);
-          v128_t v = wasm_v128_load64_splat(x);
-          s[0] = madd(v, y0, s[0]); s[1] = madd(v, y1, s[1]);
-          v = wasm_v128_load64_splat(x + 1);
-          s[2] = madd(v, y0, s[2]); s[3] = madd(v, y1, s[3]);
-          v = wasm_v128_load64_splat(x + 2);
-          s[4] = madd(v, y0, s[4]); s[5] = madd(v, y1, s[5]);
-          v = wasm_v128_load64_splat(x + 3);
-          s[6] = madd(v, y0, s[6]); s[7] = madd(v, y1, s[7]);
-        }
-      } else {
-        for (int t = 0; t < cnt; t++, x += 4) {
-          const double *y = q + 4 * (size_t)kidx[t];
-          const v128_t y0 = ld(y), y1 = ld(y + 2);
-          v128_t v = wasm_v128_load64_splat(x);
-          s[0] = madd(v, y0, s[0]); s[1] = madd(v, y1, s[1]);
-          v = wasm_v128_load64_splat(x + 1);
-          s[2] = madd(v, y0, s[2]); s[3] = madd(v, y1, s[3]);
-          v = wasm_v128_load64_splat(x + 2);
-          s[4] = madd(v, y0, s[4]); s[5] = madd(v, y1, s[5]);
-          v = wasm_v128_load64_splat(x + 3);
-          s[6] = madd(v, y0, s[6]); s[7] = madd(v, y1, s[7]);
-        }
-      }
-      if (h == 4 && w == 4) {
-        for (int r = 0; r < 4; r++) {
-          st(c0 + (size_t)r * b + j, s[2 * r]);
-          st(c0 + (size_t)r * b + j + 2, s[2 * r + 1]);
-        }
-      } else {
-        double t[16];
-        for (int r = 0; r < 4; r++) {
-          st(t + 4 * r, s[2 * r]);
-          st(t + 4 * r + 2, s[2 * r + 1]);
-        }
+        if (cnt == K) tile_dense(pa, q, K, t, 4);
+        else tile_sparse(pa, q, kidx, cnt, t, 4);
         for (int r = 0; r < h; r++)
           for (int c = 0; c < w; c++) c0[(size_t)r * b + j + c] = t[4 * r + c];
       }

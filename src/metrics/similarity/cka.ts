@@ -2,6 +2,7 @@ import {z} from 'zod';
 import type {Matrix} from '../../types.js';
 import type {PairMetric} from '../types.js';
 import {gramUpper} from '../../linalg/gram.js';
+import {nativeCentredGram} from '../../native/spectral.js';
 import {medianPairwiseDistance, sqDistancesUpper} from '../geometry/dse.js';
 import {seededRows} from '../subsample.js';
 
@@ -24,7 +25,10 @@ import {seededRows} from '../subsample.js';
  *  - samples (RBF, or linear with p + q > n): the two n x n kernels (upper triangles) and one pass
  *    over them. O(n^2 (p + q) / 2) flops for the Grams + O(n^2), 2 n^2 doubles (+ n^2 / 2 for the
  *    median). Use `maxRows` (seeded) beyond a few thousand rows.
- * The Grams run on the float64 SIMD kernel of eigen.ts (`gramUpper`).
+ * The Grams run on the float64 SIMD kernel of src/native/spectral.c (`gramUpper`); in the features
+ * path the rows are copied once into WebAssembly memory, where one pass computes the column means
+ * and another writes the centred transpose (and the centred rows' squared norms for the debiased
+ * form), so nothing of size n (p + q) is built in JavaScript (`nativeCentredGram`).
  *
  * Degenerate input: a constant representation (all rows identical) has HSIC(K, K) = 0, so CKA
  * is NaN with a reason; so are n < 2 (biased) or n < 4 (debiased), a median distance of 0, a
@@ -134,13 +138,23 @@ function unbiased(trKL: number, sumK: number, sumL: number, kl1: number, n: numb
   return (trKL + (sumK * sumL) / ((n - 1) * (n - 2)) - (2 / (n - 2)) * kl1) / (n * (n - 3));
 }
 
+/** Squared norms of the n columns of rows j0..j1 of Z (d x n, row-major): sum_j Z[j][i]^2 in ascending j. */
+function columnSquares(Z: Float64Array, j0: number, j1: number, n: number): Float64Array {
+  const sq = new Float64Array(n);
+  for (let j = j0; j < j1; j++) {
+    const o = j * n;
+    for (let i = 0; i < n; i++) sq[i] += Z[o + i] * Z[o + i];
+  }
+  return sq;
+}
+
 /**
- * Linear-kernel HSICs in feature space from Z = [X_c Y_c]^T ((p + q) x n, columns centred), whose
- * one Gram holds X_c'X_c, Y_c'Y_c and X_c'Y_c. O(n (p + q)^2 / 2).
+ * Linear-kernel HSICs in feature space from the Gram G = Z Z^T (upper triangle) of
+ * Z = [X_c Y_c]^T ((p + q) x n, columns centred), which holds X_c'X_c, Y_c'Y_c and X_c'Y_c, and
+ * (debiased) the centred rows' squared norms sqX_i = |x_i|^2 = K_ii, sqY_i = L_ii. O((p + q)^2 + n).
  */
-function linearFeatureHsic(Z: Float64Array, p: number, q: number, n: number, debiased: boolean): HsicTriple {
+function linearFeatureHsic(G: Float64Array, p: number, q: number, n: number, debiased: boolean, sqX: Float64Array | null, sqY: Float64Array | null): HsicTriple {
   const m = p + q;
-  const G = gramUpper(Z, m, n);
   // ||X'X||_F^2, ||Y'Y||_F^2 and ||X'Y||_F^2 = tr(K K), tr(L L), tr(K L)
   let xx = 0;
   let yy = 0;
@@ -161,50 +175,26 @@ function linearFeatureHsic(Z: Float64Array, p: number, q: number, n: number, deb
     const c = (n - 1) * (n - 1);
     return {kl: xy / c, kk: xx / c, ll: yy / c};
   }
-  // K = X_c X_c': diag K_ii = |x_i|^2, K 1 = X_c (X_c' 1); the same for L. Rows j0..j1 of Z.
-  const pieces = (j0: number, j1: number) => {
-    const diag = new Float64Array(n);
-    const kOne = new Float64Array(n); // (K 1)_i = x_i . colSum
-    let total = 0;
-    for (let j = j0; j < j1; j++) {
-      const o = j * n;
-      let colSum = 0;
-      for (let i = 0; i < n; i++) colSum += Z[o + i];
-      total += colSum * colSum;
-      for (let i = 0; i < n; i++) {
-        const a = Z[o + i];
-        diag[i] += a * a;
-        kOne[i] += a * colSum;
-      }
-    }
-    let trace = 0;
-    const rowOff = new Float64Array(n); // (K~ 1)_i = (K 1)_i - K_ii
-    for (let i = 0; i < n; i++) {
-      trace += diag[i];
-      rowOff[i] = kOne[i] - diag[i];
-    }
-    return {diag, rowOff, sumOff: total - trace};
-  };
-  const X = pieces(0, p);
-  const Y = pieces(p, m);
+  // Centred columns: K 1 = X_c (X_c' 1) = 0, so (K~ 1)_i = -K_ii and 1'K~1 = -tr K (as NumPy's
+  // feature-space form); the same for L.
   let dxy = 0;
   let dxx = 0;
   let dyy = 0;
-  let rxy = 0;
-  let rxx = 0;
-  let ryy = 0;
+  let tx = 0;
+  let ty = 0;
   for (let i = 0; i < n; i++) {
-    dxy += X.diag[i] * Y.diag[i];
-    dxx += X.diag[i] * X.diag[i];
-    dyy += Y.diag[i] * Y.diag[i];
-    rxy += X.rowOff[i] * Y.rowOff[i];
-    rxx += X.rowOff[i] * X.rowOff[i];
-    ryy += Y.rowOff[i] * Y.rowOff[i];
+    const a = sqX![i];
+    const b = sqY![i];
+    dxy += a * b;
+    dxx += a * a;
+    dyy += b * b;
+    tx += a;
+    ty += b;
   }
   return {
-    kl: unbiased(xy - dxy, X.sumOff, Y.sumOff, rxy, n),
-    kk: unbiased(xx - dxx, X.sumOff, X.sumOff, rxx, n),
-    ll: unbiased(yy - dyy, Y.sumOff, Y.sumOff, ryy, n),
+    kl: unbiased(xy - dxy, -tx, -ty, dxy, n),
+    kk: unbiased(xx - dxx, -tx, -tx, dxx, n),
+    ll: unbiased(yy - dyy, -ty, -ty, dyy, n),
   };
 }
 
@@ -332,20 +322,24 @@ export function cka(X: Matrix, Y: Matrix, opts: CkaOptions = {}): CkaResult {
   const method: CkaResult['method'] = kernel === 'linear' && p + q <= n ? 'features' : 'samples';
   const fail = (reason: string, extra: Partial<CkaResult> = {}): CkaResult => ({value: NaN, reason, n, hsic: NaN, hsicXX: NaN, hsicYY: NaN, method, ...extra});
   if (n < (debiased ? 4 : 2)) return fail(`${n} rows: ${debiased ? 'debiased HSIC needs n >= 4' : 'CKA needs n >= 2'}`);
-  const meanX = columnMeans(X, rows);
-  const meanY = columnMeans(Y, rows);
-  if (!meanX.every(Number.isFinite) || !meanY.every(Number.isFinite)) return fail('non-finite values in the representation');
   const constX = constantRows(X, rows);
   const constY = constantRows(Y, rows);
+  // features path: means, centring and the Gram in WebAssembly memory (null: the TypeScript path)
+  const native = method === 'features' && !constX && !constY ? nativeCentredGram([X, Y], rows, n, debiased) : null;
+  const meanX = native ? native.means[0] : columnMeans(X, rows);
+  const meanY = native ? native.means[1] : columnMeans(Y, rows);
+  if (!meanX.every(Number.isFinite) || !meanY.every(Number.isFinite)) return fail('non-finite values in the representation');
   if (constX || constY) return fail(`constant representation (${constX && constY ? 'both' : constX ? 'first' : 'second'}: every row identical), so HSIC with itself is 0`);
   let h: HsicTriple;
   let sigmaX: number | undefined;
   let sigmaY: number | undefined;
-  if (method === 'features') {
+  if (native) h = linearFeatureHsic(native.G, p, q, n, debiased, native.squares[0], native.squares[1]);
+  else if (method === 'features') {
     const Z = new Float64Array((p + q) * n);
     centredTransposed(X, rows, meanX, Z, 0, n);
     centredTransposed(Y, rows, meanY, Z, p, n);
-    h = linearFeatureHsic(Z, p, q, n, debiased);
+    const sq = (j0: number, j1: number) => (debiased ? columnSquares(Z, j0, j1, n) : null);
+    h = linearFeatureHsic(gramUpper(Z, p + q, n), p, q, n, debiased, sq(0, p), sq(p, p + q));
   } else if (kernel === 'linear') h = kernelHsic(gramUpper(centred(X, rows, meanX), n, p), gramUpper(centred(Y, rows, meanY), n, q), n, debiased);
   else {
     const Xc = centred(X, rows, meanX);

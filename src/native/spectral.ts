@@ -185,7 +185,7 @@ export type GemmKind = 'nn' | 'tn' | 'nt';
  * is copied into scratch space for the call. The memory never grows after construction (growing
  * would detach every view handed out), so an `alloc` that does not fit returns an ordinary
  * array and `gemm` returns false when its scratch does not fit (the caller's TypeScript loop
- * then runs). Blocks are zeroed when handed out.
+ * then runs).
  */
 export class NativeArena {
   private readonly h: Heap;
@@ -205,18 +205,18 @@ export class NativeArena {
     return (this.h.f64.length * 8 - this.h.baseBytes) / 8;
   }
 
-  /** A zeroed block of `count` doubles: a view of the memory, or an ordinary array when full. */
-  alloc(count: number): Float64Array {
+  /** A block of `count` doubles (zeroed unless `zero` is false): a view of the memory, or an ordinary array when full. */
+  alloc(count: number, zero = true): Float64Array {
     const at = this.h.tryAlloc(count);
     if (at < 0) return new Float64Array(count);
     const v = this.h.view(at, count);
-    v.fill(0);
+    if (zero) v.fill(0);
     return v;
   }
 
   /** `src` copied into a block (an ordinary array when full). */
   hold(src: ArrayLike<number>): Float64Array {
-    const v = this.alloc(src.length);
+    const v = this.alloc(src.length, false);
     v.set(src);
     return v;
   }

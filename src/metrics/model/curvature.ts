@@ -239,9 +239,9 @@ export class HessianOperator {
     }
   }
 
-  /** A zeroed block of `count` doubles: in the arena when there is one. */
-  private alloc(count: number): Float64Array {
-    return this.arena ? this.arena.alloc(count) : new Float64Array(count);
+  /** A block of `count` doubles, zeroed unless `zero` is false (the caller writes every entry): in the arena when there is one. */
+  private alloc(count: number, zero = true): Float64Array {
+    return this.arena ? this.arena.alloc(count, zero) : new Float64Array(count);
   }
 
   /** A float64 copy of `src` (in the arena when there is one). */
@@ -282,61 +282,84 @@ export class HessianOperator {
     const from = block ?? 0;
     const to = block ?? 0;
     const out = this.alloc(this.size);
-    // R-forward from the first layer with a non-zero direction
+    // R-forward from the first layer with a non-zero direction; Rh_l = phi'(z_l) Rz_l kept for the R-backward
     const Rz: Float64Array[] = new Array(L);
+    const RhAt: Float64Array[] = new Array(L);
     let Rh: Float64Array | null = null;
     for (let l = from; l < L; l++) {
       const ly = layers[l];
       const hPrev = l === 0 ? this.x : layers[l - 1].h;
-      const rz = this.alloc(n * ly.cols);
-      if (block === undefined || l === block) {
-        for (let i = 0; i < n; i++) for (let j = 0; j < ly.cols; j++) rz[i * ly.cols + j] = v[ly.bOff + j];
+      const moves = block === undefined || l === block;
+      const rz = this.alloc(n * ly.cols, !moves);
+      if (moves) {
+        fillRows(rz, v, ly.bOff, n, ly.cols);
         matMul(hPrev, v.subarray(ly.wOff, ly.bOff), n, ly.rows, ly.cols, rz, true, gemm);
       }
       if (Rh) matMul(Rh, ly.W, n, ly.rows, ly.cols, rz, true, gemm);
       Rz[l] = rz;
-      if (ly.d1) {
-        const rh = this.alloc(n * ly.cols);
-        for (let i = 0; i < rh.length; i++) rh[i] = ly.d1[i] * rz[i];
-        Rh = rh;
-      } else Rh = rz;
+      Rh = ly.d1 ? product(this.alloc(n * ly.cols, false), ly.d1, rz) : rz;
+      RhAt[l] = Rh;
     }
     // R of the output gradient: (1/n)(diag p - p p') R(logits) per row
     const C = this.classes;
-    let Rg = this.alloc(n * C);
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let c = 0; c < C; c++) s += this.p[i * C + c] * Rh![i * C + c];
-      for (let c = 0; c < C; c++) Rg[i * C + c] = (this.p[i * C + c] * (Rh![i * C + c] - s)) / n;
-    }
+    let Rg = this.alloc(n * C, false);
+    softmaxR(Rg, this.p, Rh!, n, C);
     // R-backward down to layer `to`
     for (let l = L - 1; l >= to; l--) {
       const ly = layers[l];
       const rgz = Rg;
-      if (ly.d1) for (let i = 0; i < rgz.length; i++) rgz[i] *= ly.d1[i];
-      if (ly.d2) for (let i = 0; i < rgz.length; i++) rgz[i] += ly.gh[i] * ly.d2[i] * Rz[l][i];
+      // R gz_l = R g_l phi'(z_l) + g_l phi''(z_l) Rz_l
+      if (ly.d1) scaleAdd(rgz, ly.d1, ly.d2 ? ly.gh : null, ly.d2, Rz[l]);
       if (block === undefined || l === block) {
         const hPrev = l === 0 ? this.x : layers[l - 1].h;
         matMulAt(hPrev, rgz, n, ly.rows, ly.cols, out, ly.wOff, gemm);
-        if (l > from) {
-          // Rh_{l-1}: phi'(z_{l-1}) Rz_{l-1}
-          const prev = layers[l - 1];
-          let rhPrev = Rz[l - 1];
-          if (prev.d1) {
-            rhPrev = this.alloc(rhPrev.length);
-            for (let i = 0; i < rhPrev.length; i++) rhPrev[i] = Rz[l - 1][i] * prev.d1[i];
-          }
-          matMulAt(rhPrev, ly.gz, n, ly.rows, ly.cols, out, ly.wOff, gemm);
-        }
-        for (let i = 0; i < n; i++) for (let j = 0; j < ly.cols; j++) out[ly.bOff + j] += rgz[i * ly.cols + j];
+        // Rh_{l-1}' gz_l
+        if (l > from) matMulAt(RhAt[l - 1], ly.gz, n, ly.rows, ly.cols, out, ly.wOff, gemm);
+        columnSums(out, ly.bOff, rgz, n, ly.cols);
       }
       if (l === to) break;
-      const next = this.alloc(n * ly.rows);
+      const next = this.alloc(n * ly.rows, false);
       matMulBt(rgz, ly.W, 0, n, ly.rows, ly.cols, next, false, gemm);
       if (block === undefined || l === block) matMulBt(ly.gz, v, ly.wOff, n, ly.rows, ly.cols, next, true, gemm);
       Rg = next;
     }
     return out;
+  }
+}
+
+/** Every row of X (n x cols) = v[off..off + cols) (the bias part of a direction). */
+function fillRows(X: Float64Array, v: Float64Array, off: number, n: number, cols: number): void {
+  const row = v.subarray(off, off + cols);
+  for (let i = 0; i < n; i++) X.set(row, i * cols);
+}
+
+/** out = a * b elementwise; returns out. */
+function product(out: Float64Array, a: Float64Array, b: Float64Array): Float64Array {
+  for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i];
+  return out;
+}
+
+/** x = x * d1 (+ gh * d2 * rz when d2 is given), elementwise, rounded as (x d1) + ((gh d2) rz). */
+function scaleAdd(x: Float64Array, d1: Float64Array, gh: Float64Array | null, d2: Float64Array | null, rz: Float64Array): void {
+  if (gh && d2) for (let i = 0; i < x.length; i++) x[i] = x[i] * d1[i] + gh[i] * d2[i] * rz[i];
+  else for (let i = 0; i < x.length; i++) x[i] *= d1[i];
+}
+
+/** Rg = (1/n) (diag p - p p') Rh per row (n x C). */
+function softmaxR(Rg: Float64Array, p: Float64Array, Rh: Float64Array, n: number, C: number): void {
+  for (let i = 0; i < n; i++) {
+    const o = i * C;
+    let s = 0;
+    for (let c = 0; c < C; c++) s += p[o + c] * Rh[o + c];
+    for (let c = 0; c < C; c++) Rg[o + c] = (p[o + c] * (Rh[o + c] - s)) / n;
+  }
+}
+
+/** out[off + j] += sum_i X[i][j] (X n x cols), rows in ascending order. */
+function columnSums(out: Float64Array, off: number, X: Float64Array, n: number, cols: number): void {
+  for (let i = 0; i < n; i++) {
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) out[off + j] += X[o + j];
   }
 }
 

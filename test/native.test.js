@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {eigvalsh} from '../dist/linalg/eigen.js';
 import {gramEigenvalues, gramRowsEigenvalues, gramUpper} from '../dist/linalg/gram.js';
 const symmetricEigenvalues = (A, n) => eigvalsh(A, n, {uplo: 'U'});
-import {nativeAvailable, nativeGemm, nativeGramUpper, nativeSymmetricTridiagonal, setNativeKernels} from '../dist/native/spectral.js';
+import {NativeArena, nativeAvailable, nativeCentredGram, nativeGemm, nativeGramUpper, nativeSymmetricTridiagonal, setNativeKernels} from '../dist/native/spectral.js';
 import {ql as tql1} from '../dist/linalg/tridiagonal.js';
 import {preparedSpectrum} from '../dist/metrics/geometry/spectrum.js';
 import {Rng} from '../dist/util/prng.js';
@@ -151,5 +151,66 @@ describe('WebAssembly spectral kernels', () => {
       }
     }
     assert.equal(withTs(() => nativeGemm('nn', new Float64Array(1), new Float64Array(1), new Float64Array(1), 1, 1, 1)), false, 'off: the caller keeps its loop');
+  });
+  it('an arena uses its own views in place, copies other arrays, and degrades (ordinary arrays, false) when full', () => {
+    const r = new Rng(11);
+    const [n, a, b] = [9, 6, 7];
+    const ar = NativeArena.create(n * a + a * b + n * b + 64 * (4 * 8 + 5) + 64);
+    const A = ar.hold(Float64Array.from({length: n * a}, () => r.normal()));
+    const B = Float64Array.from({length: a * b}, () => r.normal()); // not resident: copied for the call
+    const C = ar.alloc(n * b);
+    assert.ok(ar.resident(A) && ar.resident(C) && !ar.resident(B));
+    const mark = ar.mark();
+    assert.equal(ar.gemm('nn', A, B, C, n, a, b), true);
+    assert.equal(ar.mark(), mark, 'scratch released after the call');
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < b; j++) {
+        let s = 0;
+        for (let k = 0; k < a; k++) s += A[i * a + k] * B[k * b + j];
+        assert.equal(C[i * b + j], s, 'written in place, summed in ascending k like the loop');
+      }
+    const big = ar.alloc(1e6);
+    assert.ok(!ar.resident(big) && big.length === 1e6 && big.every((v) => v === 0), 'full: an ordinary zeroed array');
+    const tight = NativeArena.create(64); // one 64 KiB page past the module's stack and data
+    const [m, c] = [200, 30];
+    const Ct = new Float64Array(c * c);
+    assert.equal(tight.gemm('tn', new Float64Array(m * c).fill(1), new Float64Array(m * c).fill(1), Ct, m, c, c), false, 'scratch does not fit: the caller loops');
+    assert.ok(Ct.every((v) => v === 0), 'C untouched');
+  });
+
+  it("CKA's centred Gram: column means, G = Z Z^T of the centred transposed blocks and the centred rows' squared norms equal direct sums (row subsets, float32 input)", () => {
+    const r = new Rng(12);
+    const N = 37;
+    const X = Float64Array.from({length: N * 5}, () => 3 + r.normal());
+    const Y = Float32Array.from({length: N * 4}, () => r.normal() - 1);
+    for (const rows of [undefined, Int32Array.from([3, 0, 36, 5, 5, 20, 11, 9, 30, 2, 7])]) {
+      const n = rows ? rows.length : N;
+      const got = nativeCentredGram([{data: X, cols: 5}, {data: Y, cols: 4}], rows, n, true);
+      const blocks = [[X, 5], [Y, 4]].map(([D, d]) => {
+        const at = (i, j) => D[(rows ? rows[i] : i) * d + j];
+        const mean = Array.from({length: d}, (_, j) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += at(i, j);
+          return s / n;
+        });
+        return {d, mean, c: (i, j) => at(i, j) - mean[j]};
+      });
+      blocks.forEach((bl, k) => {
+        bl.mean.forEach((m, j) => assert.ok(Math.abs(got.means[k][j] - m) <= 1e-15 * Math.abs(m) + 1e-16, `mean ${k} ${j}`));
+        for (let i = 0; i < n; i++) {
+          let s = 0;
+          for (let j = 0; j < bl.d; j++) s += bl.c(i, j) ** 2;
+          assert.ok(Math.abs(got.squares[k][i] - s) <= 1e-13 * s, `squares ${k} ${i}`);
+        }
+      });
+      const col = (j) => (j < 5 ? (i) => blocks[0].c(i, j) : (i) => blocks[1].c(i, j - 5));
+      for (let p = 0; p < 9; p++)
+        for (let q = p; q < 9; q++) {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += col(p)(i) * col(q)(i);
+          assert.ok(Math.abs(got.G[p * 9 + q] - s) <= 1e-12 * (1 + Math.abs(s)), `G ${p} ${q}: ${got.G[p * 9 + q]} vs ${s}`);
+        }
+    }
+    assert.equal(withTs(() => nativeCentredGram([{data: X, cols: 5}], undefined, N, false)), null, 'off: the caller keeps its TypeScript path');
   });
 });

@@ -8,6 +8,7 @@ import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {FIXTURES, gaussian, uniform} from './helpers.js';
 import {cka} from '../dist/metrics/similarity/cka.js';
+import {setNativeKernels} from '../dist/native/spectral.js';
 import {HessianOperator, hessianMetrics, lanczosTop} from '../dist/metrics/model/curvature.js';
 import {matrixEsd, networkEsd, powerLawFit} from '../dist/metrics/model/esd.js';
 import {neuralCollapse} from '../dist/metrics/collapse/nc.js';
@@ -18,6 +19,15 @@ import {aggregateBeyond} from '../dist/aggregate/beyond.js';
 
 const ref = (name) => JSON.parse(readFileSync(join(FIXTURES, 'reference', `section13-${name}.json`), 'utf8'));
 const M = (m) => ({data: Float64Array.from(m.data), rows: m.rows, cols: m.cols});
+/** Runs f with the WebAssembly kernels on or off (TDLAB_NATIVE=0 is the off path). */
+const withKernels = (on, f) => {
+  const was = setNativeKernels(on);
+  try {
+    return f();
+  } finally {
+    setNativeKernels(was);
+  }
+};
 const net = (c) => ({layers: c.layers.map((l) => ({W: Float64Array.from(l.W.data), rows: l.W.rows, cols: l.W.cols, b: Float64Array.from(l.b), activation: l.activation}))});
 const close = (a, b, rel, what = '') => assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b} (tolerance ${rel})`);
 
@@ -53,14 +63,16 @@ function matmul(A, B) {
 }
 
 describe('sim.cka (spec 13.1)', () => {
-  it('matches the NumPy n x n formulas: linear/RBF (median and sigma 1.5), biased and debiased, both evaluation paths', () => {
-    for (const c of ref('cka').cases) {
-      for (const v of c.values) {
-        const r = cka(M(c.X), M(c.Y), {kernel: v.kernel, sigma: v.sigma, debiased: v.debiased});
-        close(r.value, v.value, 1e-10, `${c.X.rows}x${c.X.cols} vs ${c.Y.cols}: ${v.kernel} sigma=${v.sigma} debiased=${v.debiased} (${r.method})`);
-        if (v.sigmaX !== null) close(r.sigmaX, v.sigmaX, 1e-12, 'median sigma of X');
+  it('matches the NumPy n x n formulas: linear/RBF (median and sigma 1.5), biased and debiased, both evaluation paths, WebAssembly kernels on and off', () => {
+    for (const native of [true, false]) withKernels(native, () => {
+      for (const c of ref('cka').cases) {
+        for (const v of c.values) {
+          const r = cka(M(c.X), M(c.Y), {kernel: v.kernel, sigma: v.sigma, debiased: v.debiased});
+          close(r.value, v.value, 1e-10, `${c.X.rows}x${c.X.cols} vs ${c.Y.cols}: ${v.kernel} sigma=${v.sigma} debiased=${v.debiased} (${r.method}, kernels ${native ? 'on' : 'off'})`);
+          if (v.sigmaX !== null) close(r.sigmaX, v.sigmaX, 1e-12, 'median sigma of X');
+        }
       }
-    }
+    });
   });
 
   it('sanity: CKA(X, X Q a + b) = 1 for orthogonal Q, scalar a != 0 and any shift b (linear, biased and debiased)', () => {
@@ -127,19 +139,21 @@ describe('sim.cka (spec 13.1)', () => {
 describe('curv.hessian (spec 13.2)', () => {
   const H = ref('hessian');
 
-  it('Hessian-vector products, gradient and loss equal PyTorch autograd (float64) for every activation', () => {
-    for (const c of H.cases) {
-      const op = new HessianOperator(net(c), M(c.X), Int32Array.from(c.y));
-      assert.equal(op.size, c.numParams);
-      close(op.loss, c.loss, 1e-13, `${c.name} loss`);
-      const g = op.gradient();
-      const hv = op.hvp(Float64Array.from(c.v));
-      const scale = Math.max(...c.Hv.map(Math.abs));
-      for (let i = 0; i < hv.length; i++) {
-        assert.ok(Math.abs(hv[i] - c.Hv[i]) <= 1e-12 * scale, `${c.name} Hv[${i}]: ${hv[i]} vs ${c.Hv[i]}`);
-        assert.ok(Math.abs(g[i] - c.gradient[i]) <= 1e-13, `${c.name} grad[${i}]`);
+  it('Hessian-vector products, gradient and loss equal PyTorch autograd (float64) for every activation, WebAssembly kernels on and off', () => {
+    for (const native of [true, false]) withKernels(native, () => {
+      for (const c of H.cases) {
+        const op = new HessianOperator(net(c), M(c.X), Int32Array.from(c.y));
+        assert.equal(op.size, c.numParams);
+        close(op.loss, c.loss, 1e-13, `${c.name} loss`);
+        const g = op.gradient();
+        const hv = op.hvp(Float64Array.from(c.v));
+        const scale = Math.max(...c.Hv.map(Math.abs));
+        for (let i = 0; i < hv.length; i++) {
+          assert.ok(Math.abs(hv[i] - c.Hv[i]) <= 1e-12 * scale, `${c.name} (kernels ${native ? 'on' : 'off'}) Hv[${i}]: ${hv[i]} vs ${c.Hv[i]}`);
+          assert.ok(Math.abs(g[i] - c.gradient[i]) <= 1e-13, `${c.name} grad[${i}]`);
+        }
       }
-    }
+    });
   });
 
   it('lambda_max (Lanczos), exact trace and per-layer blocks equal the full autograd Hessian of small nets', () => {

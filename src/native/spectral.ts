@@ -319,13 +319,21 @@ export class NativeArena {
   }
 }
 
-/** The thread's scratch arena for one-off products and CKA Grams, replaced by a larger one when a call needs more. */
+/**
+ * The thread's scratch arena for one-off products and CKA Grams, replaced by a larger one when a
+ * call needs more (a fresh memory per call paid its page faults every time). Kept only up to
+ * SCRATCH_KEEP doubles: larger calls get an arena of their own, freed with it.
+ */
 let scratch: NativeArena | null = null;
+const SCRATCH_KEEP = 32 * 1024 * 1024; // 256 MiB
 
 function scratchArena(doubles: number): NativeArena | null {
   if (!nativeAvailable(doubles)) return null;
-  if (!scratch || scratch.capacity < doubles + 64) scratch = NativeArena.create(Math.max(doubles + 64, 2 * (scratch?.capacity ?? 0)));
-  return scratch;
+  if (scratch && scratch.capacity >= doubles + 64) return scratch;
+  const size = Math.max(doubles + 64, Math.min(SCRATCH_KEEP, 2 * (scratch?.capacity ?? 0)));
+  const fresh = NativeArena.create(size);
+  if (size <= SCRATCH_KEEP) scratch = fresh;
+  return fresh;
 }
 
 /** Upper bound of the scratch doubles `NativeArena.gemm` needs for a product of this shape. */

@@ -524,8 +524,9 @@ export const curvHessian: ModelMetric<CurvParams> = {
   name: 'curv.hessian',
   description: 'curvature of the training loss: top Hessian eigenvalue (sharpness, Lanczos on exact Hessian-vector products), Hutchinson trace, per-layer blocks, 2/lr (edge of stability)',
   params: curvParams,
-  // the cached forward/backward pass (about 6 arrays of m x d per layer, 3 layers assumed), the rows,
-  // the WebAssembly copies of the products' operands, and the Lanczos basis (iters vectors of P)
+  // the cached forward/backward pass (about 6 arrays of m x d per layer, 3 layers assumed), the rows
+  // (the caller's, the seeded subset, the copy in the operator's WebAssembly arena), one HVP's
+  // temporaries, and the Lanczos basis (iters vectors of P)
   memory: ({n, d, inputDim = d}, p) => {
     const m = Math.min(n, p.rows);
     const P = inputDim * d + 2 * d * d + 4 * d;

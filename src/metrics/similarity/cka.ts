@@ -363,8 +363,9 @@ export const simCka: PairMetric<CkaParams> = {
   name: 'sim.cka',
   description: 'centred kernel alignment of two representations of the same rows (linear or RBF kernel, biased or debiased HSIC)',
   params: ckaParams,
-  // two representations of width ~d: the (2d) x n transposed block and its Gram, or two n x n kernels (RBF, or 2d > n) and the median's copy
-  memory: ({n, d}, p) => 16 * n * d + (p.kernel === 'rbf' || 2 * d > n ? 20 * n * n : 32 * d * d),
+  // two representations of width ~d: in WebAssembly memory the raw rows of one (n x d), the centred (2d) x n transposed block and its Gram;
+  // or two n x n kernels (RBF, or 2d > n) and the median's copy
+  memory: ({n, d}, p) => (p.kernel === 'rbf' || 2 * d > n ? 16 * n * d + 20 * n * n : 24 * n * d + 32 * d * d),
   compare(X, Y, p, opts) {
     const r = cka(X, Y, {...p, maxRows: opts.maxRows, seed: opts.seed});
     return {quantity: 'value', value: r.value, unit: 'dimensionless', ...(r.reason ? {reason: r.reason} : {})};

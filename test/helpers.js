@@ -290,3 +290,13 @@ export function gaussian(seed) {
   const u = uniform(seed);
   return () => Math.sqrt(-2 * Math.log(u() + 1e-300)) * Math.cos(2 * Math.PI * u());
 }
+
+/** Runs f with a module setting switched by `set(value)` (which returns the previous value), restoring it afterwards, e.g. withSetting(setNativeKernels, false, f). */
+export function withSetting(set, value, f) {
+  const was = set(value);
+  try {
+    return f();
+  } finally {
+    set(was);
+  }
+}

@@ -11,6 +11,7 @@ import {NativeArena, nativeAvailable, nativeCentredGram, nativeGemm, nativeGramU
 import {ql as tql1} from '../dist/linalg/tridiagonal.js';
 import {preparedSpectrum} from '../dist/metrics/geometry/spectrum.js';
 import {Rng} from '../dist/util/prng.js';
+import {withSetting} from './helpers.js';
 
 function randomSymmetric(n, seed) {
   const r = new Rng(seed);
@@ -19,14 +20,7 @@ function randomSymmetric(n, seed) {
   return A;
 }
 
-function withTs(f) {
-  const was = setNativeKernels(false);
-  try {
-    return f();
-  } finally {
-    setNativeKernels(was);
-  }
-}
+const withTs = (f) => withSetting(setNativeKernels, false, f);
 
 describe('WebAssembly spectral kernels', () => {
   it('are available on this Node (the TypeScript path is only a fallback)', () => {

@@ -21,7 +21,7 @@ import {localRankVjp} from '../dist/metrics/model/local-rank/vjp.js';
 import {estimators, modelMetrics} from '../dist/metrics/registry.js';
 import {planModel} from '../dist/model/plan.js';
 import {setNativeKernels} from '../dist/native/spectral.js';
-import {ROOT} from './helpers.js';
+import {ROOT, withSetting} from './helpers.js';
 
 export const REFERENCE_DIR = join(ROOT, 'test', 'fixtures', 'reference');
 export const loadReference = (family) => JSON.parse(readFileSync(join(REFERENCE_DIR, `${family}.json`), 'utf8'));
@@ -65,14 +65,7 @@ export function near(got, want, tol, msg) {
   assert.ok(ok, `${msg}: got ${got}, want ${want} (|diff| ${err.toExponential(2)}, tol ${JSON.stringify(tol)})`);
 }
 
-const withNative = (on, f) => {
-  const was = setNativeKernels(on);
-  try {
-    return f();
-  } finally {
-    setNativeKernels(was);
-  }
-};
+const withNative = (on, f) => withSetting(setNativeKernels, on, f);
 
 /** Runs one fixture case through the registry and `evaluateLayer`; checks values, units, params, ceilings. */
 function checkCase(fx, c) {

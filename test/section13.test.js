@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {FIXTURES, gaussian, uniform} from './helpers.js';
+import {FIXTURES, gaussian, uniform, withSetting} from './helpers.js';
 import {cka} from '../dist/metrics/similarity/cka.js';
 import {setNativeKernels} from '../dist/native/spectral.js';
 import {HessianOperator, hessianMetrics, lanczosTop} from '../dist/metrics/model/curvature.js';
@@ -20,14 +20,7 @@ import {aggregateBeyond} from '../dist/aggregate/beyond.js';
 const ref = (name) => JSON.parse(readFileSync(join(FIXTURES, 'reference', `section13-${name}.json`), 'utf8'));
 const M = (m) => ({data: Float64Array.from(m.data), rows: m.rows, cols: m.cols});
 /** Runs f with the WebAssembly kernels on or off (TDLAB_NATIVE=0 is the off path). */
-const withKernels = (on, f) => {
-  const was = setNativeKernels(on);
-  try {
-    return f();
-  } finally {
-    setNativeKernels(was);
-  }
-};
+const withKernels = (on, f) => withSetting(setNativeKernels, on, f);
 const net = (c) => ({layers: c.layers.map((l) => ({W: Float64Array.from(l.W.data), rows: l.W.rows, cols: l.W.cols, b: Float64Array.from(l.b), activation: l.activation}))});
 const close = (a, b, rel, what = '') => assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b} (tolerance ${rel})`);
 

@@ -302,43 +302,44 @@ void pack_b(const double *B, int K, int b, double *P) {
   }
 }
 
-/* The 4 x 4 tile c (row stride ldc) += pa^T q over K steps: pa 4 values per step, q 4 per step. */
-static inline void tile_dense(const double *x, const double *y, int K, double *c, int ldc) {
-  v128_t s0 = ld(c), s1 = ld(c + 2), s2 = ld(c + ldc), s3 = ld(c + ldc + 2);
-  v128_t s4 = ld(c + 2 * ldc), s5 = ld(c + 2 * ldc + 2), s6 = ld(c + 3 * ldc), s7 = ld(c + 3 * ldc + 2);
-  for (int k = 0; k < K; k++, x += 4, y += 4) {
-    const v128_t y0 = ld(y), y1 = ld(y + 2);
-    v128_t v = wasm_v128_load64_splat(x);
-    s0 = madd(v, y0, s0); s1 = madd(v, y1, s1);
-    v = wasm_v128_load64_splat(x + 1);
-    s2 = madd(v, y0, s2); s3 = madd(v, y1, s3);
-    v = wasm_v128_load64_splat(x + 2);
-    s4 = madd(v, y0, s4); s5 = madd(v, y1, s5);
-    v = wasm_v128_load64_splat(x + 3);
-    s6 = madd(v, y0, s6); s7 = madd(v, y1, s7);
+/* A 4 x 4 block of C (row stride ldc) in 8 accumulators, and one k step: s += x[0..3]^T y[0..3]. */
+static inline void tile_load(v128_t s[8], const double *c, int ldc) {
+  for (int r = 0; r < 4; r++) {
+    s[2 * r] = ld(c + (size_t)r * ldc);
+    s[2 * r + 1] = ld(c + (size_t)r * ldc + 2);
   }
-  st(c, s0); st(c + 2, s1); st(c + ldc, s2); st(c + ldc + 2, s3);
-  st(c + 2 * ldc, s4); st(c + 2 * ldc + 2, s5); st(c + 3 * ldc, s6); st(c + 3 * ldc + 2, s7);
+}
+
+static inline void tile_store(const v128_t s[8], double *c, int ldc) {
+  for (int r = 0; r < 4; r++) {
+    st(c + (size_t)r * ldc, s[2 * r]);
+    st(c + (size_t)r * ldc + 2, s[2 * r + 1]);
+  }
+}
+
+static inline void tile_step(v128_t s[8], const double *x, const double *y) {
+  const v128_t y0 = ld(y), y1 = ld(y + 2);
+  for (int r = 0; r < 4; r++) {
+    const v128_t v = wasm_v128_load64_splat(x + r);
+    s[2 * r] = madd(v, y0, s[2 * r]);
+    s[2 * r + 1] = madd(v, y1, s[2 * r + 1]);
+  }
+}
+
+/* The tile c += pa^T q over K steps (pa: 4 values per step, q: 4 per step); inlined (a call measured 13 against 17.5 GFLOP/s). */
+static inline void tile_dense(const double *x, const double *y, int K, double *c, int ldc) {
+  v128_t s[8];
+  tile_load(s, c, ldc);
+  for (int k = 0; k < K; k++, x += 4, y += 4) tile_step(s, x, y);
+  tile_store(s, c, ldc);
 }
 
 /* tile_dense over the cnt steps listed in kidx (x holds their 4 values each, packed). */
 static inline void tile_sparse(const double *x, const double *q, const int *kidx, int cnt, double *c, int ldc) {
-  v128_t s0 = ld(c), s1 = ld(c + 2), s2 = ld(c + ldc), s3 = ld(c + ldc + 2);
-  v128_t s4 = ld(c + 2 * ldc), s5 = ld(c + 2 * ldc + 2), s6 = ld(c + 3 * ldc), s7 = ld(c + 3 * ldc + 2);
-  for (int t = 0; t < cnt; t++, x += 4) {
-    const double *y = q + 4 * (size_t)kidx[t];
-    const v128_t y0 = ld(y), y1 = ld(y + 2);
-    v128_t v = wasm_v128_load64_splat(x);
-    s0 = madd(v, y0, s0); s1 = madd(v, y1, s1);
-    v = wasm_v128_load64_splat(x + 1);
-    s2 = madd(v, y0, s2); s3 = madd(v, y1, s3);
-    v = wasm_v128_load64_splat(x + 2);
-    s4 = madd(v, y0, s4); s5 = madd(v, y1, s5);
-    v = wasm_v128_load64_splat(x + 3);
-    s6 = madd(v, y0, s6); s7 = madd(v, y1, s7);
-  }
-  st(c, s0); st(c + 2, s1); st(c + ldc, s2); st(c + ldc + 2, s3);
-  st(c + 2 * ldc, s4); st(c + 2 * ldc + 2, s5); st(c + 3 * ldc, s6); st(c + 3 * ldc + 2, s7);
+  v128_t s[8];
+  tile_load(s, c, ldc);
+  for (int t = 0; t < cnt; t++, x += 4) tile_step(s, x, q + 4 * (size_t)kidx[t]);
+  tile_store(s, c, ldc);
 }
 
 /*

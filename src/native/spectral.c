@@ -387,11 +387,13 @@ void gemm_packed(const double *A, int trans, int K, const double *P, double *C, 
 }
 
 /*
- * Column means of the n x d row-major block src (sums in ascending row order, then / n, as
- * cka.ts columnMeans), and the centred transpose dst[j][i] = src[i][j] - mean[j] (row stride ld),
- * 8 rows of src at a time so each written line of dst is filled at once. With sq (sq_on != 0),
- * sq[i] += sum_j (src[i][j] - mean[j])^2 in ascending j: the centred rows' squared norms.
- * Rows i0..i1 (the caller chunks, see gram_rows on tiering).
+ * CKA's feature-space Gram (src/metrics/similarity/cka.ts). col_means: column means of the n x d
+ * row-major block src (sums in ascending row order, then / n, as cka.ts columnMeans).
+ * centre_pack: the centred values src[i][j] - mean[j] of rows i0..i1 written as features at + j of
+ * Z = [X_c Y_c]^T in packed panels of 4 features (dst[(f / 4) 4 n + 4 i + f % 4] for feature f,
+ * as pack_b lays out B), so that gram_packed runs the 4 x 4 tile of the products on it; with
+ * sq_on, sq[i] += sum_j (src[i][j] - mean[j])^2 in ascending j (the centred rows' squared norms).
+ * The caller chunks the rows (see gram_rows on tiering).
  */
 EXPORT(col_means)
 void col_means(const double *src, int n, int d, double *mean) {
@@ -403,25 +405,40 @@ void col_means(const double *src, int n, int d, double *mean) {
   for (int j = 0; j < d; j++) mean[j] /= n;
 }
 
-EXPORT(centre_transpose)
-void centre_transpose(const double *src, int d, const double *mean, double *dst, int ld, double *sq, int sq_on, int i0, int i1) {
-  for (int ib = i0; ib < i1; ib += 8) {
-    const int ie = ib + 8 < i1 ? ib + 8 : i1;
+EXPORT(centre_pack)
+void centre_pack(const double *src, int d, const double *mean, double *dst, int n, int at, double *sq, int sq_on, int i0, int i1) {
+  for (int i = i0; i < i1; i++) {
+    const double *row = src + (size_t)i * d;
+    double s = sq_on ? sq[i] : 0;
     for (int j = 0; j < d; j++) {
-      const double m = mean[j];
-      double *out = dst + (size_t)j * ld;
-      for (int i = ib; i < ie; i++) out[i] = src[(size_t)i * d + j] - m;
+      const int f = at + j;
+      const double v = row[j] - mean[j];
+      dst[(size_t)(f >> 2) * 4 * n + 4 * (size_t)i + (f & 3)] = v;
+      s += v * v;
     }
-    if (sq_on)
-      for (int i = ib; i < ie; i++) {
-        const double *row = src + (size_t)i * d;
-        double s = sq[i];
-        for (int j = 0; j < d; j++) {
-          const double v = row[j] - mean[j];
-          s += v * v;
-        }
-        sq[i] = s;
-      }
+    if (sq_on) sq[i] = s;
+  }
+}
+
+/* Steps (rows of Z's panels) per block of gram_packed: 4 features x 256 steps = 8 KB per panel. */
+#define GB 256
+
+/*
+ * Panel rows I0..I1 of G = Z Z^T (upper triangle by 4 x 4 tiles, J >= I; G is 4 np x 4 np with
+ * row stride ldg = 4 np) from the np packed panels of centre_pack (n steps each). Every entry is
+ * the sum over ascending i, in blocks of GB steps (one panel's block stays in L1, all panels'
+ * blocks in L2).
+ */
+EXPORT(gram_packed)
+void gram_packed(const double *Z, int np, int n, double *G, int I0, int I1) {
+  const int ldg = 4 * np;
+  for (size_t t = (size_t)I0 * 4 * ldg; t < (size_t)I1 * 4 * ldg; t++) G[t] = 0;
+  for (int k0 = 0; k0 < n; k0 += GB) {
+    const int kb = n - k0 < GB ? n - k0 : GB;
+    for (int I = I0; I < I1; I++) {
+      const double *x = Z + (size_t)I * 4 * n + 4 * (size_t)k0;
+      for (int J = I; J < np; J++) tile_dense(x, Z + (size_t)J * 4 * n + 4 * (size_t)k0, kb, G + (size_t)I * 4 * ldg + 4 * (size_t)J, ldg);
+    }
   }
 }
 

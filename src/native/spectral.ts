@@ -23,7 +23,8 @@ interface Exports {
   pack_b(B: number, K: number, b: number, P: number): void;
   gemm_packed(A: number, trans: number, K: number, P: number, C: number, rowsC: number, b: number, r0: number, r1: number, pa: number, kidx: number): void;
   col_means(src: number, n: number, d: number, mean: number): void;
-  centre_transpose(src: number, d: number, mean: number, dst: number, ld: number, sq: number, sqOn: number, i0: number, i1: number): void;
+  centre_pack(src: number, d: number, mean: number, dst: number, n: number, at: number, sq: number, sqOn: number, i0: number, i1: number): void;
+  gram_packed(Z: number, np: number, n: number, G: number, I0: number, I1: number): void;
   gemm_nt(A: number, B: number, C: number, n: number, a: number, b: number, r0: number, r1: number): void;
   __heap_base: WebAssembly.Global;
 }
@@ -277,22 +278,25 @@ export class NativeArena {
   /**
    * The centred Gram of CKA's feature form: the blocks (n x cols_b each, row-major; `rows` selects
    * rows of every block) are centred by their column means and stacked transposed into
-   * Z = [X_c Y_c]^T (m x n, m = sum of cols), and G = Z Z^T (upper triangle). Returns G, the
-   * column means of each block and, with `squares`, each block's centred row norms
+   * Z = [X_c Y_c]^T (m x n, m = sum of cols; held as packed panels of 4 features, see
+   * centre_pack in spectral.c), and G = Z Z^T (upper triangle, m x m). Returns G, the column
+   * means of each block and, with `squares`, each block's centred row norms
    * sum_j (x_ij - mean_j)^2; null when the scratch does not fit.
    */
   centredGram(blocks: Array<{data: Float32Array | Float64Array; cols: number}>, rows: Int32Array | undefined, n: number, squares: boolean): {G: Float64Array; means: Float64Array[]; squares: Float64Array[]} | null {
     const m = blocks.reduce((s, b) => s + b.cols, 0);
+    const np = Math.ceil(m / 4);
     const wide = Math.max(...blocks.map((b) => b.cols));
     const mark = this.mark();
     try {
       const raw = this.h.tryAlloc(n * wide);
-      const Z = this.h.tryAlloc(m * n);
-      const G = this.h.tryAlloc(m * m);
+      const Z = this.h.tryAlloc(4 * np * n);
+      const G = this.h.tryAlloc(16 * np * np);
       const means = this.h.tryAlloc(m);
       const sq = this.h.tryAlloc(blocks.length * n);
       if (raw < 0 || Z < 0 || G < 0 || means < 0 || sq < 0) return null;
       this.h.view(sq, blocks.length * n).fill(0);
+      if (m % 4) this.h.view(Z + (np - 1) * 4 * n * 8, 4 * n).fill(0); // the last panel's unused features
       const f = this.h.fn;
       let at = 0;
       blocks.forEach(({data, cols: d}, k) => {
@@ -302,17 +306,23 @@ export class NativeArena {
         const mean = means + at * 8;
         f.col_means(raw, n, d, mean);
         // chunks of rows: see gramInHeap on tiering
-        for (let i = 0; i < n; i += 1024) f.centre_transpose(raw, d, mean, Z + at * n * 8, n, sq + k * n * 8, squares ? 1 : 0, i, Math.min(n, i + 1024));
+        for (let i = 0; i < n; i += 1024) f.centre_pack(raw, d, mean, Z, n, at, sq + k * n * 8, squares ? 1 : 0, i, Math.min(n, i + 1024));
         at += d;
       });
-      gramInHeap(this.h, Z, m, n, G);
+      // panel rows in chunks (tiering, see gramInHeap)
+      const step = Math.max(1, Math.ceil(np / 16));
+      for (let I = 0; I < np; I += step) f.gram_packed(Z, np, n, G, I, Math.min(np, I + step));
+      const ld = 4 * np;
+      const Gp = this.h.view(G, ld * ld);
+      const out = new Float64Array(m * m);
+      for (let i = 0; i < m; i++) out.set(Gp.subarray(i * ld + i, i * ld + m), i * m + i);
       at = 0;
       const meanList = blocks.map(({cols: d}) => {
         const v = this.h.view(means + at * 8, d).slice();
         at += d;
         return v;
       });
-      return {G: this.h.view(G, m * m).slice(), means: meanList, squares: blocks.map((_, k) => this.h.view(sq + k * n * 8, n).slice())};
+      return {G: out, means: meanList, squares: blocks.map((_, k) => this.h.view(sq + k * n * 8, n).slice())};
     } finally {
       this.release(mark);
     }
@@ -363,6 +373,7 @@ export function nativeGemmScratch(kind: GemmKind, n: number, a: number, b: numbe
  */
 export function nativeCentredGram(blocks: Array<{data: Float32Array | Float64Array; cols: number}>, rows: Int32Array | undefined, n: number, squares: boolean): {G: Float64Array; means: Float64Array[]; squares: Float64Array[]} | null {
   const m = blocks.reduce((s, b) => s + b.cols, 0);
-  const ar = scratchArena(n * Math.max(...blocks.map((b) => b.cols)) + m * n + m * m + m + blocks.length * n + 5 * 16);
+  const np = Math.ceil(m / 4);
+  const ar = scratchArena(n * Math.max(...blocks.map((b) => b.cols)) + 4 * np * n + 16 * np * np + m + blocks.length * n + 5 * 16);
   return ar && ar.centredGram(blocks, rows, n, squares);
 }

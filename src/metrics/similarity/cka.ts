@@ -25,10 +25,12 @@ import {seededRows} from '../subsample.js';
  *  - samples (RBF, or linear with p + q > n): the two n x n kernels (upper triangles) and one pass
  *    over them. O(n^2 (p + q) / 2) flops for the Grams + O(n^2), 2 n^2 doubles (+ n^2 / 2 for the
  *    median). Use `maxRows` (seeded) beyond a few thousand rows.
- * The Grams run on the float64 SIMD kernel of src/native/spectral.c (`gramUpper`); in the features
- * path the rows are copied once into WebAssembly memory, where one pass computes the column means
- * and another writes the centred transpose (and the centred rows' squared norms for the debiased
- * form), so nothing of size n (p + q) is built in JavaScript (`nativeCentredGram`).
+ * The Grams run on float64 SIMD kernels of src/native/spectral.c. In the features path the rows
+ * are copied once into WebAssembly memory, where one pass computes the column means, another
+ * writes Z in the packed layout of the product kernels (with the centred rows' squared norms for
+ * the debiased form) and the 4 x 4 tile kernel forms its Gram, so nothing of size n (p + q) is
+ * built in JavaScript (`nativeCentredGram`); the TypeScript path (`TDLAB_NATIVE=0`) builds Z and
+ * calls `gramUpper`. The samples path uses `gramUpper` (spectral.c gram_rows).
  *
  * Degenerate input: a constant representation (all rows identical) has HSIC(K, K) = 0, so CKA
  * is NaN with a reason; so are n < 2 (biased) or n < 4 (debiased), a median distance of 0, a

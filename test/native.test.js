@@ -163,6 +163,20 @@ describe('WebAssembly spectral kernels', () => {
         for (let k = 0; k < a; k++) s += A[i * a + k] * B[k * b + j];
         assert.equal(C[i * b + j], s, 'written in place, summed in ascending k like the loop');
       }
+    // a left operand packed once gives the same products, bit for bit (dense and sparse panels)
+    const [m2, a2, b2] = [13, 50, 9];
+    const ar2 = NativeArena.create(20000);
+    const Z = ar2.hold(Float64Array.from({length: m2 * a2}, (_, t) => (t % 7 < 3 ? 0 : r.normal())));
+    for (const kind of ['nn', 'tn']) {
+      const Bk = Float64Array.from({length: kind === 'nn' ? a2 * b2 : m2 * b2}, () => r.normal());
+      const len = kind === 'nn' ? m2 * b2 : a2 * b2;
+      const plain = new Float64Array(len);
+      assert.equal(ar2.gemm(kind, Z, Bk, plain, m2, a2, b2), true);
+      assert.equal(ar2.prepack(Z, kind, m2, a2), true);
+      const pre = new Float64Array(len);
+      assert.equal(ar2.gemm(kind, Z, Bk, pre, m2, a2, b2), true);
+      assert.deepEqual(pre, plain, kind);
+    }
     const big = ar.alloc(1e6);
     assert.ok(!ar.resident(big) && big.length === 1e6 && big.every((v) => v === 0), 'full: an ordinary zeroed array');
     const tight = NativeArena.create(64); // one 64 KiB page past the module's stack and data

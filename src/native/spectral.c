@@ -349,41 +349,65 @@ static inline void tile_sparse(const double *x, const double *q, const int *kidx
  */
 static const double zeros[1] = {0};
 
-EXPORT(gemm_packed)
-void gemm_packed(const double *A, int trans, int K, const double *P, double *C, int rowsC, int b, int r0, int r1, double *pa, int *kidx) {
-  for (int i = r0; i < r1; i += 4) {
-    const int h = rowsC - i < 4 ? rowsC - i : 4;
-    /* the panel: rows (or columns, trans) i..i+3 of A, stride `step` between k, `next` between rows */
-    const size_t step = trans ? (size_t)rowsC : 1, next = trans ? 1 : (size_t)K;
-    const double *a0 = A + (trans ? (size_t)i : (size_t)i * K);
-    const double *a1 = h > 1 ? a0 + next : zeros, *a2 = h > 2 ? a0 + 2 * next : zeros, *a3 = h > 3 ? a0 + 3 * next : zeros;
-    const size_t s1 = h > 1 ? step : 0, s2 = h > 2 ? step : 0, s3 = h > 3 ? step : 0;
-    int cnt = 0;
-    for (int k = 0; k < K; k++, a0 += step, a1 += s1, a2 += s2, a3 += s3) {
-      const double x0 = *a0, x1 = *a1, x2 = *a2, x3 = *a3;
-      double *d = pa + 4 * (size_t)cnt;
-      d[0] = x0; d[1] = x1; d[2] = x2; d[3] = x3;
-      kidx[cnt] = k;
-      cnt += (x0 != 0) | (x1 != 0) | (x2 != 0) | (x3 != 0); /* an all-zero quad is overwritten */
-    }
-    double *c0 = C + (size_t)i * b;
-    for (int j = 0; j < b; j += 4) {
-      const int w = b - j < 4 ? b - j : 4;
-      const double *q = P + (size_t)j * K;
-      if (h == 4 && w == 4) {
-        if (cnt == K) tile_dense(pa, q, K, c0 + j, b);
-        else tile_sparse(pa, q, kidx, cnt, c0 + j, b);
-      } else {
-        double t[16] = {0};
-        for (int r = 0; r < h; r++)
-          for (int c = 0; c < w; c++) t[4 * r + c] = c0[(size_t)r * b + j + c];
-        if (cnt == K) tile_dense(pa, q, K, t, 4);
-        else tile_sparse(pa, q, kidx, cnt, t, 4);
-        for (int r = 0; r < h; r++)
-          for (int c = 0; c < w; c++) c0[(size_t)r * b + j + c] = t[4 * r + c];
-      }
+/* Packs the panel of C rows i..i+3 (see gemm_packed) into pa / kidx; returns the number of k kept. */
+static int pack_panel(const double *A, int trans, int K, int rowsC, int i, double *pa, int *kidx) {
+  const int h = rowsC - i < 4 ? rowsC - i : 4;
+  /* rows (or columns, trans) i..i+3 of A: stride `step` between k, `next` between rows */
+  const size_t step = trans ? (size_t)rowsC : 1, next = trans ? 1 : (size_t)K;
+  const double *a0 = A + (trans ? (size_t)i : (size_t)i * K);
+  const double *a1 = h > 1 ? a0 + next : zeros, *a2 = h > 2 ? a0 + 2 * next : zeros, *a3 = h > 3 ? a0 + 3 * next : zeros;
+  const size_t s1 = h > 1 ? step : 0, s2 = h > 2 ? step : 0, s3 = h > 3 ? step : 0;
+  int cnt = 0;
+  for (int k = 0; k < K; k++, a0 += step, a1 += s1, a2 += s2, a3 += s3) {
+    const double x0 = *a0, x1 = *a1, x2 = *a2, x3 = *a3;
+    double *d = pa + 4 * (size_t)cnt;
+    d[0] = x0; d[1] = x1; d[2] = x2; d[3] = x3;
+    kidx[cnt] = k;
+    cnt += (x0 != 0) | (x1 != 0) | (x2 != 0) | (x3 != 0); /* an all-zero quad is overwritten */
+  }
+  return cnt;
+}
+
+/* C rows i..i+3 (fewer at the end) += the packed panel (pa, kidx, cnt) times the packed B panels P. */
+static void panel_product(const double *pa, const int *kidx, int cnt, int K, const double *P, double *C, int rowsC, int b, int i) {
+  const int h = rowsC - i < 4 ? rowsC - i : 4;
+  double *c0 = C + (size_t)i * b;
+  for (int j = 0; j < b; j += 4) {
+    const int w = b - j < 4 ? b - j : 4;
+    const double *q = P + (size_t)j * K;
+    if (h == 4 && w == 4) {
+      if (cnt == K) tile_dense(pa, q, K, c0 + j, b);
+      else tile_sparse(pa, q, kidx, cnt, c0 + j, b);
+    } else {
+      double t[16] = {0};
+      for (int r = 0; r < h; r++)
+        for (int c = 0; c < w; c++) t[4 * r + c] = c0[(size_t)r * b + j + c];
+      if (cnt == K) tile_dense(pa, q, K, t, 4);
+      else tile_sparse(pa, q, kidx, cnt, t, 4);
+      for (int r = 0; r < h; r++)
+        for (int c = 0; c < w; c++) c0[(size_t)r * b + j + c] = t[4 * r + c];
     }
   }
+}
+
+EXPORT(gemm_packed)
+void gemm_packed(const double *A, int trans, int K, const double *P, double *C, int rowsC, int b, int r0, int r1, double *pa, int *kidx) {
+  for (int i = r0; i < r1; i += 4) panel_product(pa, kidx, pack_panel(A, trans, K, rowsC, i, pa, kidx), K, P, C, rowsC, b, i);
+}
+
+/*
+ * A left operand used in many products (the Hessian's inputs and activations) packed once:
+ * panel p (C rows 4p..4p+3) at PA + 4 K p doubles, its kept k at KIDX + K p, their count CNT[p];
+ * pack_a covers C rows r0..r1 (r0 a multiple of 4). gemm_prepacked is gemm_packed on them.
+ */
+EXPORT(pack_a)
+void pack_a(const double *A, int trans, int K, int rowsC, int r0, int r1, double *PA, int *KIDX, int *CNT) {
+  for (int i = r0; i < r1; i += 4) CNT[i / 4] = pack_panel(A, trans, K, rowsC, i, PA + (size_t)i * K, KIDX + (size_t)(i / 4) * K);
+}
+
+EXPORT(gemm_prepacked)
+void gemm_prepacked(const double *PA, const int *KIDX, const int *CNT, int K, const double *P, double *C, int rowsC, int b, int r0, int r1) {
+  for (int i = r0; i < r1; i += 4) panel_product(PA + (size_t)i * K, KIDX + (size_t)(i / 4) * K, CNT[i / 4], K, P, C, rowsC, b, i);
 }
 
 /*

@@ -22,6 +22,8 @@ interface Exports {
   tridiag_finish(A: number, n: number, d: number, e: number, work: number): void;
   pack_b(B: number, K: number, b: number, P: number): void;
   gemm_packed(A: number, trans: number, K: number, P: number, C: number, rowsC: number, b: number, r0: number, r1: number, pa: number, kidx: number): void;
+  pack_a(A: number, trans: number, K: number, rowsC: number, r0: number, r1: number, PA: number, KIDX: number, CNT: number): void;
+  gemm_prepacked(PA: number, KIDX: number, CNT: number, K: number, P: number, C: number, rowsC: number, b: number, r0: number, r1: number): void;
   col_means(src: number, n: number, d: number, mean: number): void;
   centre_pack(src: number, d: number, mean: number, dst: number, n: number, at: number, sq: number, sqOn: number, i0: number, i1: number): void;
   gram_packed(Z: number, np: number, n: number, G: number, I0: number, I1: number): void;
@@ -190,6 +192,8 @@ export type GemmKind = 'nn' | 'tn' | 'nt';
  */
 export class NativeArena {
   private readonly h: Heap;
+  /** Left operands packed once (`prepack`), by array and product kind. */
+  private readonly packed = new Map<Float64Array, Partial<Record<'nn' | 'tn', {pa: number; kidx: number; cnt: number}>>>();
 
   private constructor(h: Heap) {
     this.h = h;
@@ -230,6 +234,7 @@ export class NativeArena {
   /** Frees every block allocated after `mark` (their views must no longer be used). */
   release(mark: number): void {
     this.h.top = mark;
+    for (const [A, by] of this.packed) if ((by.nn?.pa ?? -1) >= mark || (by.tn?.pa ?? -1) >= mark || A.byteOffset >= mark) this.packed.delete(A);
   }
 
   /** Whether `x` is a view of this arena's memory. */
@@ -243,6 +248,24 @@ export class NativeArena {
     const at = this.h.tryAlloc(x.length);
     if (at >= 0 && copy) this.h.view(at, x.length).set(x);
     return at;
+  }
+
+  /**
+   * Packs the resident A (n x a) once as the left operand of `kind` products (nn: A B; tn: A^T B),
+   * for an A that takes part in many products and does not change while this arena lives (the
+   * caller's promise); `gemm` then skips packing it. About 1.5x A's size; false when it does not fit.
+   */
+  prepack(A: Float64Array, kind: 'nn' | 'tn', n: number, a: number): boolean {
+    if (!this.resident(A)) return false;
+    const [K, rowsC, trans] = kind === 'nn' ? [a, n, 0] : [n, a, 1];
+    const panels = Math.ceil(rowsC / 4);
+    const pa = this.h.tryAlloc(4 * K * panels);
+    const kidx = this.h.tryAlloc(Math.ceil((K * panels) / 2));
+    const cnt = this.h.tryAlloc(Math.ceil(panels / 2));
+    if (pa < 0 || kidx < 0 || cnt < 0) return false;
+    for (let r = 0; r < rowsC; r += 64) this.h.fn.pack_a(A.byteOffset, trans, K, rowsC, r, Math.min(rowsC, r + 64), pa, kidx, cnt);
+    this.packed.set(A, {...this.packed.get(A), [kind]: {pa, kidx, cnt}});
+    return true;
   }
 
   /** C += the `kind` product of A and B (see `nativeGemm`); false (C untouched) when scratch does not fit. */
@@ -261,12 +284,16 @@ export class NativeArena {
       } else {
         // nn: C (n x b) = A (n x K=a) B; tn: C (a x b) = A^T (A: K=n x a) B
         const [K, rowsC, trans] = kind === 'nn' ? [a, n, 0] : [n, a, 1];
+        const pre = this.packed.get(A)?.[kind];
         const panels = this.h.tryAlloc(K * 4 * Math.ceil(b / 4));
-        const packA = this.h.tryAlloc(4 * K);
-        const kidx = this.h.tryAlloc(Math.ceil(K / 2));
+        const packA = pre ? 0 : this.h.tryAlloc(4 * K);
+        const kidx = pre ? 0 : this.h.tryAlloc(Math.ceil(K / 2));
         if (panels < 0 || packA < 0 || kidx < 0) return false;
         f.pack_b(pb, K, b, panels);
-        for (let r = 0; r < rowsC; r += 64) f.gemm_packed(pa, trans, K, panels, pc, rowsC, b, r, Math.min(rowsC, r + 64), packA, kidx);
+        for (let r = 0; r < rowsC; r += 64) {
+          if (pre) f.gemm_prepacked(pre.pa, pre.kidx, pre.cnt, K, panels, pc, rowsC, b, r, Math.min(rowsC, r + 64));
+          else f.gemm_packed(pa, trans, K, panels, pc, rowsC, b, r, Math.min(rowsC, r + 64), packA, kidx);
+        }
       }
       if (!this.resident(c)) c.set(this.h.view(pc, lenC));
       return true;

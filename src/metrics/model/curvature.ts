@@ -185,7 +185,8 @@ export class HessianOperator {
     let P = 0;
     for (const {rows, cols} of net.layers) {
       P += rows * cols + cols;
-      cached += rows * cols + 6 * n * cols;
+      // + the layer input packed twice (nn and tn) for the products, ~1.5x its size each
+      cached += rows * cols + 6 * n * cols + 3 * n * rows + 64;
       perHvp += 3 * n * cols + n * rows;
       scratch = Math.max(scratch, nativeGemmScratch('tn', n, rows, cols), nativeGemmScratch('nn', n, rows, cols), nativeGemmScratch('nt', n, rows, cols));
     }
@@ -214,6 +215,14 @@ export class HessianOperator {
       hPrev = h;
     }
     this.size = off;
+    // each layer's input (x, h_l) is the left operand of two native products per HVP: packed once
+    if (arena)
+      this.layers.forEach((ly, l) => {
+        if (n * ly.rows * ly.cols < NATIVE_MIN_MACS) return;
+        const hPrev = l === 0 ? this.x : this.layers[l - 1].h;
+        arena.prepack(hPrev, 'nn', n, ly.rows);
+        arena.prepack(hPrev, 'tn', n, ly.rows);
+      });
     // softmax cross-entropy at the logits h_L
     const logits = hPrev;
     const p = this.alloc(n * C);

@@ -534,12 +534,13 @@ export const curvHessian: ModelMetric<CurvParams> = {
   description: 'curvature of the training loss: top Hessian eigenvalue (sharpness, Lanczos on exact Hessian-vector products), Hutchinson trace, per-layer blocks, 2/lr (edge of stability)',
   params: curvParams,
   // the cached forward/backward pass (about 6 arrays of m x d per layer, 3 layers assumed), the rows
-  // (the caller's, the seeded subset, the copy in the operator's WebAssembly arena), one HVP's
-  // temporaries, and the Lanczos basis (iters vectors of P)
+  // (the caller's, the seeded subset, the copy in the operator's WebAssembly arena and its two
+  // packed forms, 3x), the packed hidden activations, one HVP's temporaries, and the Lanczos basis
+  // (iters vectors of P)
   memory: ({n, d, inputDim = d}, p) => {
     const m = Math.min(n, p.rows);
     const P = inputDim * d + 2 * d * d + 4 * d;
-    return 8 * m * (3 * inputDim + 20 * d) + 8 * P * (p.iters + 6);
+    return 8 * m * (6 * inputDim + 26 * d) + 8 * P * (p.iters + 6);
   },
   needsInputs: true,
   needsLabels: true,

@@ -2,6 +2,7 @@
  * Grouping runs by configuration: flatten resolved configs to `key.path -> value`, find the keys
  * that differ between runs (the swept ones), and group runs by the values of chosen keys.
  */
+import {EXECUTION_KEYS} from '../config/execution.js';
 
 /** Config values at leaf key paths. Objects are flattened (`train.lr`); arrays are kept whole. */
 export function flattenConfig(config: unknown, prefix = '', out: Map<string, unknown> = new Map()): Map<string, unknown> {
@@ -28,8 +29,8 @@ export function valueText(v: unknown): string {
   return typeof v === 'string' ? v : valueKey(v);
 }
 
-/** Key paths whose values are not the same in every config (sorted), minus `exclude`. */
-export function differingKeys(configs: readonly unknown[], exclude: readonly string[] = ['seed']): string[] {
+/** Key paths whose values are not the same in every config (sorted), minus `exclude` (default: the seed and the execution keys). */
+export function differingKeys(configs: readonly unknown[], exclude: readonly string[] = ['seed', ...EXECUTION_KEYS]): string[] {
   const flat = configs.map((c) => flattenConfig(c));
   const keys = new Set<string>();
   for (const f of flat) for (const k of f.keys()) keys.add(k);

@@ -18,6 +18,7 @@ export default class Metrics extends BaseCommand {
     'max-rows': Flags.integer({description: 'seeded subsample of at most N rows (same rows at every epoch)', min: 1}),
     force: Flags.boolean({description: 'replace values already computed with identical parameters', default: false}),
     'no-report': Flags.boolean({description: 'do not re-render the report', default: false}),
+    threads: Flags.integer({description: 'worker threads computing snapshots side by side (default: the config\'s metrics.threads, else one per core); the values do not depend on it', min: 1}),
   };
 
   async run(): Promise<RecomputeResult> {
@@ -39,6 +40,7 @@ export default class Metrics extends BaseCommand {
       maxRows: flags['max-rows'],
       force: flags.force,
       report: !flags['no-report'],
+      threads: flags.threads,
       argv: ['metrics', ...this.argv],
       progress,
     });

@@ -8,6 +8,7 @@ import {UserError} from '../util/errors.js';
 import {canonicalJson, sha256} from '../util/hash.js';
 import {STAGE_NEEDS, type StageName} from '../run/stage-names.js';
 import {snapshotEpochs} from '../train/schedule.js';
+import {withoutExecutionKeys} from './execution.js';
 import {configSchema, type Config} from './schema.js';
 
 export interface LoadedConfig {
@@ -77,10 +78,13 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   return {config, hash: configHash(config), file};
 }
 
-/** sha256 of the canonical JSON of a resolved config, without `checks` (they judge runs, they do not make them). */
+/**
+ * sha256 of the canonical JSON of a resolved config, without `checks` (they judge runs, they do
+ * not make them) and the execution keys (src/config/execution.ts: they do not change a value).
+ */
 export function configHash(config: Config): string {
   const {checks: _checks, ...rest} = config;
-  return sha256(canonicalJson(rest));
+  return sha256(canonicalJson(withoutExecutionKeys(rest)));
 }
 
 /** Checks that need more than one field: the snapshot schedule against the epochs, and stage order. */

@@ -155,6 +155,12 @@ const metrics = z
     /** Which evaluation rows the metrics use: all rows (default), the training rows, the test rows. */
     subsets: z.array(z.enum(['all', 'train', 'test'])).min(1).default(['all']),
     estimators: z.array(estimatorEntry).min(1).default(['mi.bin', 'mi.binwidth', 'act.stats']),
+    /**
+     * Worker threads computing snapshots side by side (absent = one per core, one when the work is
+     * small or a sweep runs points side by side). Any count gives the same values; not part of
+     * the config hash.
+     */
+    threads: z.number().int().min(1, 'at least 1 thread (1 = no worker threads; remove the key for one per core)').optional(),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import {existsSync, mkdirSync, readFileSync} from 'node:fs';
+import {availableParallelism} from 'node:os';
 import {basename, join, resolve} from 'node:path';
 import {Listr, ListrLogger, ProcessOutput} from 'listr2';
 import {stringify} from 'yaml';
@@ -32,6 +33,8 @@ export interface RunOptions {
   /** Directory relative data paths are relative to (default: the config file's). */
   baseDir?: string;
   argv?: string[];
+  /** CPU cores the run may use (default: all available; a sweep running points side by side passes each its share). */
+  cores?: number;
 }
 
 export interface RunOutcome {
@@ -225,6 +228,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
           backend: getBackend,
           backendChoice,
           signal: abort.signal,
+          cores: opts.cores ?? availableParallelism(),
           ...(name === 'train' && trainFrom !== null ? {resumeFrom: trainFrom} : {}),
           progress(line) {
             const now = Date.now();

@@ -35,23 +35,19 @@ export function lastHiddenLayer(plan: ModelPlan): ModelPlan['layers'][number] | 
   return plan.layers.length >= 2 ? plan.layers[plan.layers.length - 2] : undefined;
 }
 
-/** One similarity job's state across the snapshot loop: the previous snapshot it ran on. */
-export interface PairState {
-  prev?: {epoch: number; table: Table};
-}
-
 /**
  * Similarity rows of one job at one snapshot `epoch` (its activations `table`), per layer and
  * subset (`rows` per subset, already capped): `to_final` against the last snapshot (`final`),
- * `to_prev` against the previous snapshot of the job's schedule, and at the last snapshot
- * `vs_<layer>` against every layer. O(L) comparisons per snapshot, L^2 more at the end.
+ * `to_prev` against the previous snapshot of the job's schedule (`prev`, absent at its first),
+ * and at the last snapshot `vs_<layer>` against every layer. O(L) comparisons per snapshot, L^2
+ * more at the end.
  */
 export function pairRows(
   job: {name: string; params: Record<string, unknown>},
   epoch: number,
   table: Table,
   final: {epoch: number; table: Table},
-  state: PairState,
+  prev: {epoch: number; table: Table} | undefined,
   layers: readonly LayerInfo[],
   subsets: Array<{name: string; rows?: Int32Array}>,
   seed: number,
@@ -72,11 +68,10 @@ export function pairRows(
     for (const layer of layers) {
       const T = current.get(layer.name)!;
       emit(layer, 'to_final', T, isLast ? T : at(final.table, layer.name));
-      if (state.prev) emit(layer, 'to_prev', T, at(state.prev.table, layer.name));
+      if (prev) emit(layer, 'to_prev', T, at(prev.table, layer.name));
       if (isLast) for (const other of layers) emit(layer, `vs_${other.name}`, T, current.get(other.name)!);
     }
   }
-  state.prev = {epoch, table};
   return out;
 }
 

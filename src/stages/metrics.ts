@@ -1,46 +1,39 @@
 import {existsSync, readdirSync} from 'node:fs';
+import {availableParallelism} from 'node:os';
 import {loadBackend, type LoadedBackend} from '../backend/tf.js';
-import {readArrowFile, tensorColumn} from '../io/arrow.js';
 import {readMetricRows, writeMetricRows} from '../io/tables.js';
-import {rowIds} from '../metrics/discrete.js';
-import {evaluateLayer, selectRows} from '../metrics/evaluate.js';
 import {formatParams} from '../metrics/params.js';
-import {computeModelMetric} from '../metrics/model/index.js';
 import {estimators, historyMetrics, modelMetrics, pairMetrics} from '../metrics/registry.js';
-import {denseNetFromCheckpoint, readCheckpointModel, readModelPlan} from '../model/checkpoint.js';
-import {isDensePlan} from '../model/plan.js';
-import {readDataset} from '../run/dataset.js';
+import {readCheckpointModel} from '../model/checkpoint.js';
 import {epochOfFile, type RunPaths} from '../run/paths.js';
 import type {MetricRow} from '../types.js';
 import {StageError} from '../util/errors.js';
-import {seededRows} from '../metrics/subsample.js';
+import {WorkerPool} from '../util/worker-pool.js';
 import type {Stage} from './types.js';
 import type {TrainConfig} from '../config/schema.js';
 import {learningRate} from '../train/lr.js';
-import {historyRows, lastHiddenLayer, outputClassifier, pairRows, type PairState} from './metrics-kinds.js';
+import {historyRows, lastHiddenLayer} from './metrics-kinds.js';
+import {
+  foldMaxima,
+  modelValues,
+  snapshotValues,
+  SnapshotTables,
+  taskIsEmpty,
+  workContext,
+  type MetricJob,
+  type ModelWork,
+  type OnReason,
+  type SnapshotTask,
+  type SnapshotValues,
+  type WorkContext,
+} from './metrics-work.js';
+import type {MetricsRequest, MetricsWorkerData} from './metrics-worker.js';
 
-/** Receives a NaN value's reason: metric, where (layer name, subset), quantity, reason. */
-export type OnReason = (metric: string, where: string, quantity: string, reason: string) => void;
-
-/** One estimator to compute over a run: parameters (defaults filled), sub-schedule and row cap. */
-export interface MetricJob {
-  name: string;
-  params: Record<string, unknown>;
-  /** Every k-th snapshot epoch (first and last always). */
-  every: number;
-  /** Seeded subsample of at most this many rows (the same rows at every epoch). */
-  maxRows?: number;
-}
+export type {MetricJob, OnReason} from './metrics-work.js';
 
 /** Snapshot epochs an estimator runs on: every k-th snapshot, always including the first and last. */
 export function subSchedule(epochs: number[], every: number): Set<number> {
   return new Set(epochs.filter((_, i) => i % every === 0 || i === epochs.length - 1));
-}
-
-/** A seeded subset of `rows` (all rows when undefined) of size <= max, in increasing order. */
-function capRows(rows: Int32Array | undefined, n: number, max: number | undefined, seed: number, label: string): Int32Array | undefined {
-  const pick = seededRows(rows ? rows.length : n, max, seed, `subsample/${label}`);
-  return pick && rows ? pick.map((i) => rows[i]) : pick ?? rows;
 }
 
 export function snapshotEpochsOnDisk(paths: RunPaths): number[] {
@@ -65,9 +58,40 @@ export function valueGroup(r: Pick<MetricRow, 'epoch' | 'layerIndex' | 'estimato
 }
 
 /**
+ * Work below which the metrics stage stays on one thread when the thread count is automatic,
+ * counted in activation values read (rows x units, summed over the work of every snapshot; a
+ * similarity or a weight metric counted as a read of every layer). Starting a worker (loading the
+ * metric modules, reading the dataset) costs 0.2-0.5 s on a loaded 2-core machine; binning
+ * estimators read ~20-50 M values per second, so smaller runs gain nothing from a second thread.
+ */
+export const PARALLEL_MIN_VALUES = 1 << 25;
+
+/**
+ * Threads of the metrics stage: `configured` (metrics.threads, --threads) when set, else one per
+ * core the run may use (`cores`), or one when the work is under PARALLEL_MIN_VALUES; never more
+ * than the snapshots with work.
+ */
+export function metricsThreads(configured: number | undefined, cores: number, tasks: SnapshotTask[], ctx: Pick<WorkContext, 'plan' | 'data' | 'rows' | 'subsets'>): number {
+  const withWork = tasks.filter((t) => !taskIsEmpty(t)).length;
+  if (configured !== undefined) return Math.max(1, Math.min(configured, withWork));
+  const rowsOf = (job: number, subset: string) => ctx.rows(job, subset)?.length ?? ctx.data.n;
+  const units = ctx.plan.layers.reduce((a, l) => a + l.width, 0);
+  const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
+  const values = sum(tasks, (t) =>
+    sum(t.layers, (w) => rowsOf(w.job, w.subset) * ctx.plan.layers[w.layer].width) +
+    sum(t.model, (m) => rowsOf(m.job, m.subset) * units) +
+    sum(t.pairs, (p) => sum(ctx.subsets, (s) => rowsOf(p.job, s) * units)),
+  );
+  return values < PARALLEL_MIN_VALUES ? 1 : Math.max(1, Math.min(cores, withWork));
+}
+
+/**
  * Computes metric jobs for every layer at their snapshot epochs on the given row subsets.
  * `have(valueGroup)` names values that exist already: they are not computed at all (and a
  * snapshot none of whose values is missing is not even read, unless mi.adaptmax needs its maximum).
+ * With more than one thread, snapshots are computed by worker threads (src/stages/metrics-worker.ts)
+ * and their values concatenated in snapshot order: the rows, the notes and a refusal (the first
+ * in snapshot order) are the same as with one.
  */
 export async function computeMetrics(opts: {
   paths: RunPaths;
@@ -83,34 +107,52 @@ export async function computeMetrics(opts: {
   train?: Pick<TrainConfig, 'lr' | 'epochs' | 'schedule'>;
   /** Degenerate values (NaN with a reason) are reported here once per metric, place and reason. */
   note?: (line: string) => void;
-}): Promise<MetricRow[]> {
+  /** Worker threads (metrics.threads); absent = automatic (metricsThreads). */
+  threads?: number;
+  /** Cores the run may use (default: all available; a sweep running points side by side gives each its share). */
+  cores?: number;
+}): Promise<{rows: MetricRow[]; threads: number}> {
   const {paths, jobs} = opts;
   const have = opts.have ?? (() => false);
-  const data = readDataset(paths);
-  const plan = readModelPlan(paths.model);
+  const ctx = workContext({root: paths.root, jobs, subsets: opts.subsets, seed: opts.seed});
+  const {data, plan} = ctx;
   const epochs = snapshotEpochsOnDisk(paths);
-  const xIds = rowIds(data.x, data.n);
   const schedules = jobs.map((j) => subSchedule(epochs, j.every));
   const actJobs = jobs.map((j, i) => ({job: j, i, params: formatParams(estimators.has(j.name) ? (estimators.get(j.name).params.parse(j.params) as Record<string, unknown>) : j.params)})).filter(({job}) => estimators.has(job.name));
   // neural collapse and its kind run on the layer the output layer reads only
   const lastHidden = lastHiddenLayer(plan);
   const onLayer = (name: string, layer: (typeof plan.layers)[number]) => estimators.get(name).layers !== 'last-hidden' || layer === lastHidden;
-  // rows of each (job, subset): the same at every epoch
-  const sels = new Map(actJobs.flatMap(({job, i}) => opts.subsets.map((subset) => {
-    const base = subset === 'all' ? undefined : subset === 'train' ? data.trainIdx : data.testIdx;
-    return [`${i}|${subset}`, capRows(base, data.n, job.maxRows, opts.seed, `${job.name}/${subset}`)] as const;
-  })));
-  const todo = (epoch: number) =>
+  const layerWork = (epoch: number): SnapshotTask['layers'] =>
     actJobs.filter(({i}) => schedules[i].has(epoch)).flatMap(({job, i, params}) =>
-      plan.layers.filter((layer) => onLayer(job.name, layer)).flatMap((layer) =>
+      [...plan.layers.entries()].filter(([, layer]) => onLayer(job.name, layer)).flatMap(([li, layer]) =>
         opts.subsets
-          .map((subset) => ({job, layer, subset, sel: sels.get(`${i}|${subset}`)}))
-          .filter(({sel, subset}) => !have(valueGroup({epoch, layerIndex: layer.index, estimator: job.name, params, subset, n: sel ? sel.length : data.n}))),
+          .map((subset) => ({job: i, layer: li, subset}))
+          .filter(({subset}) => !have(valueGroup({epoch, layerIndex: layer.index, estimator: job.name, params, subset, n: ctx.rows(i, subset)?.length ?? data.n}))),
       ),
     );
-  const work = epochs.map(todo);
-  const lastMax = Math.max(-1, ...work.map((w, k) => (w.some(({job}) => job.name === 'mi.adaptmax') ? k : -1)));
-  const runningMax = new Map<string, number>();
+  // weight metrics not computed yet; a metric of the training loss is evaluated on the training rows, whatever metrics.subsets says
+  const modelWork = (epoch: number): ModelWork[] =>
+    jobs.flatMap((job, i) => {
+      if (!schedules[i].has(epoch) || !modelMetrics.has(job.name)) return [];
+      const metric = modelMetrics.get(job.name);
+      const params = formatParams(metric.params.parse(job.params) as Record<string, unknown>);
+      return (metric.needsLabels ? ['train'] : metric.needsInputs ? opts.subsets : ['all'])
+        .filter((subset) => !have(valueGroup({epoch, layerIndex: -1, estimator: job.name, params, subset, n: 0})))
+        .map((subset) => ({job: i, subset}));
+    });
+  const pairJobs = jobs.flatMap((j, i) => (pairMetrics.has(j.name) ? [i] : []));
+  const tasks: SnapshotTask[] = epochs.map((epoch, k) => ({
+    epoch,
+    model: modelWork(epoch),
+    ...(opts.train ? {lr: learningRate(opts.train, Math.min(epoch, opts.train.epochs - 1))} : {}),
+    layers: layerWork(epoch),
+    pairs: pairJobs.filter((i) => schedules[i].has(epoch)).map((i) => ({job: i, prev: epochs.slice(0, k).filter((e) => schedules[i].has(e)).pop()})),
+  }));
+  // weight metrics of models other than dense MLPs need the tensor backend: they stay on this thread
+  const here = tasks.map((t) => (ctx.dense ? [] : t.model.splice(0)));
+  // mi.adaptmax bins up to the running maximum of every snapshot so far: every snapshot up to its last is read
+  const lastMax = Math.max(-1, ...tasks.map((t, k) => (t.layers.some(({job}) => jobs[job].name === 'mi.adaptmax') ? k : -1)));
+  const threads = metricsThreads(opts.threads, opts.cores ?? availableParallelism(), tasks, ctx);
   const rows: MetricRow[] = [];
   // NaN values with a reason: one note per metric, place and reason, listing the quantities (at the end)
   const reasons = new Map<string, Set<string>>();
@@ -120,100 +162,105 @@ export async function computeMetrics(opts: {
     reasons.get(key)!.add(quantity);
   };
   const finalEpoch = epochs[epochs.length - 1];
-  const pairJobs = jobs.filter((j) => pairMetrics.has(j.name));
-  const finalTable = pairJobs.length ? {epoch: finalEpoch, table: readArrowFile(paths.activation(finalEpoch))} : undefined;
-  const pairStates = new Map(pairJobs.map((j) => [j, {} as PairState]));
-  for (const [k, epoch] of epochs.entries()) {
-    if (opts.signal?.aborted) throw new StageError('metrics', 'interrupted');
-    const scheduled = jobs.filter((_, i) => schedules[i].has(epoch));
-    const lr = opts.train ? learningRate(opts.train, Math.min(epoch, opts.train.epochs - 1)) : undefined;
-    rows.push(...(await modelMetricRows({...opts, onReason}, scheduled.filter((j) => modelMetrics.has(j.name)), epoch, data, plan, have, lr)));
-    const pairs = scheduled.filter((j) => pairMetrics.has(j.name));
-    if (work[k].length === 0 && pairs.length === 0 && k > lastMax) continue;
-    const file = paths.activation(epoch);
-    const table = readArrowFile(file);
-    const classifier = work[k].some(({job}) => estimators.get(job.name).layers === 'last-hidden') ? outputClassifier(paths.checkpoint(epoch), plan, paths.model) : undefined;
-    for (const layer of plan.layers) {
-      const T = tensorColumn(table, layer.name);
-      let mx = runningMax.get(layer.name) ?? -Infinity;
-      for (let i = 0; i < T.data.length; i++) if (T.data[i] > mx) mx = T.data[i];
-      runningMax.set(layer.name, mx);
-      for (const {job, subset, sel} of work[k].filter((w) => w.layer === layer)) {
-        const classifierHere = estimators.get(job.name).layers === 'last-hidden' ? classifier : undefined;
-        rows.push(...evaluateLayer(T, layer, epoch, [job], data.labels, {name: subset, rows: sel}, xIds, {runningMax: mx, seed: opts.seed, source: file, classifier: classifierHere, onReason}));
-      }
+  const values = threads > 1 ? inWorkers(ctx, tasks, lastMax, threads, finalEpoch, opts.signal) : inThisThread(ctx, tasks, lastMax, finalEpoch);
+  try {
+    for (const [k, epoch] of epochs.entries()) {
+      if (opts.signal?.aborted) throw new StageError('metrics', 'interrupted');
+      if (here[k].length > 0) rows.push(...(await modelRowsHere(ctx, opts, epoch, here[k], tasks[k].lr, onReason)));
+      if (taskIsEmpty(tasks[k]) && k > lastMax) continue;
+      const v = await values.at(k);
+      for (const r of v.reasons) onReason(...r);
+      for (const r of v.rows) rows.push(r);
+      opts.progress?.(`snapshot ${k + 1}/${epochs.length} (epoch ${epoch})`);
+      await new Promise((r) => setImmediate(r)); // let progress and signals through
     }
-    for (const job of pairs) {
-      const subsets = opts.subsets.map((name) => ({name, rows: capRows(name === 'all' ? undefined : name === 'train' ? data.trainIdx : data.testIdx, data.n, job.maxRows, opts.seed, `${job.name}/${name}`)}));
-      rows.push(...pairRows(job, epoch, table, finalTable!, pairStates.get(job)!, plan.layers, subsets, opts.seed, onReason));
-    }
-    opts.progress?.(`snapshot ${k + 1}/${epochs.length} (epoch ${epoch})`);
-    await new Promise((r) => setImmediate(r)); // let progress and signals through
+  } finally {
+    await values.close();
   }
   for (const job of jobs.filter((j) => historyMetrics.has(j.name))) rows.push(...historyRows(paths, job, finalEpoch, {}));
   for (const [key, qs] of reasons) opts.note?.(key.replace('\u0000', `for ${[...qs].join(', ')} `));
-  return rows;
+  return {rows, threads};
+}
+
+/** The values of each snapshot, asked for in snapshot order. */
+interface SnapshotSource {
+  at(k: number): Promise<SnapshotValues>;
+  close(): Promise<void>;
+}
+
+/** One thread: each snapshot computed when it is asked for, the running maximum carried along. */
+function inThisThread(ctx: WorkContext, tasks: SnapshotTask[], lastMax: number, finalEpoch: number): SnapshotSource {
+  const tables = new SnapshotTables(ctx.paths, finalEpoch);
+  let maxBefore: number[] = ctx.plan.layers.map(() => -Infinity);
+  return {
+    async at(k) {
+      const v = await snapshotValues(ctx, k <= lastMax ? {...tasks[k], maxBefore} : tasks[k], tables);
+      if (v.runningMax) maxBefore = v.runningMax;
+      return v;
+    },
+    close: async () => {},
+  };
 }
 
 /**
- * Weight metrics (local rank, weight features) of the checkpoint at `epoch`; local rank is
- * evaluated at the dataset inputs of each subset (seeded points, the same at every epoch).
- * Pure dense MLPs take the analytic path (DenseNet); any other model (conv2d, maxpool2d, flatten,
- * dropout layers) the generic one (`computeModel`: batched VJPs for local rank).
+ * Worker threads: every snapshot with work is queued at once and computed by the first free
+ * worker. mi.adaptmax's running maxima come from a first pass (each snapshot's layer maxima, in
+ * the workers) over the snapshots before its last; a snapshot whose first-pass read fails is
+ * queued anyway, so that its own read gives the error at its place in snapshot order.
  */
-async function modelMetricRows(
-  opts: {paths: RunPaths; subsets: string[]; seed: number; signal?: AbortSignal; progress?: (line: string) => void; backend?: () => Promise<LoadedBackend>; onReason?: OnReason},
-  jobs: MetricJob[],
-  epoch: number,
-  data: ReturnType<typeof readDataset>,
-  plan: ReturnType<typeof readModelPlan>,
-  have: (group: string) => boolean,
-  lr?: number,
-): Promise<MetricRow[]> {
-  const pending = jobs.flatMap((job) => {
-    const metric = modelMetrics.get(job.name);
-    const params = metric.params.parse(job.params) as Record<string, unknown>;
-    // a metric of the training loss is evaluated on the training rows, whatever metrics.subsets says
-    return (metric.needsLabels ? ['train'] : metric.needsInputs ? opts.subsets : ['all'])
-      .filter((subset) => !have(valueGroup({epoch, layerIndex: -1, estimator: job.name, params: formatParams(params), subset, n: 0})))
-      .map((subset) => ({job, metric, params, subset}));
+function inWorkers(ctx: WorkContext, tasks: SnapshotTask[], lastMax: number, threads: number, finalEpoch: number, signal?: AbortSignal): SnapshotSource {
+  const data: MetricsWorkerData = {inputs: {root: ctx.root, jobs: ctx.jobs, subsets: ctx.subsets, seed: ctx.seed}, finalEpoch};
+  const pool = new WorkerPool<MetricsRequest, SnapshotValues | number[]>(new URL('./metrics-worker.js', import.meta.url), threads, data, {
+    signal,
+    abortError: () => new StageError('metrics', 'interrupted'),
   });
-  if (pending.length === 0) return [];
-  const file = opts.paths.checkpoint(epoch);
-  const dense = isDensePlan(plan);
-  const network = dense ? {net: denseNetFromCheckpoint(file, plan.layers.map((l) => l.activation))} : {model: readCheckpointModel(file, plan, opts.paths.model)};
-  const ctx = {
-    tf: async () => (await (opts.backend ?? (() => loadBackend('auto')))()).tf,
-    progress: opts.progress,
-    signal: opts.signal,
-  };
-  const X = {data: data.x, rows: data.n, cols: data.x.length / data.n};
-  const out: MetricRow[] = [];
-  for (const {job, metric, params, subset} of pending) {
-    if (metric.needsInputs && data.x.length === 0) throw new StageError('metrics', `${job.name} needs the inputs, and this run has none (an imported run without x.npy); import again with x.npy`);
-    if (!dense && !metric.computeModel) throw new StageError('metrics', `${job.name} supports dense networks only; ${opts.paths.model} has ${plan.layers.filter((l) => (l.type ?? 'dense') !== 'dense').map((l) => `${l.name} (${l.type})`).join(', ')}`);
-    const sel = subset === 'all' ? undefined : subset === 'train' ? data.trainIdx : data.testIdx;
-    const Xs = metric.needsInputs ? selectRows(X, sel) : undefined;
-    const extra = metric.needsLabels ? {y: sel ? Int32Array.from(sel, (r) => data.labels[r]) : data.labels, lr} : undefined;
-    const values = await computeModelMetric(metric, network, Xs, params, opts.seed, ctx, `${file} (epoch ${epoch})`, extra);
-    for (const v of values) {
-      if (v.reason) opts.onReason?.(job.name, v.layerIndex > 0 ? plan.layers[v.layerIndex - 1].name : '', v.quantity, v.reason);
-      out.push({
-        epoch,
-        layerIndex: v.layerIndex,
-        layer: v.layerIndex > 0 ? plan.layers[v.layerIndex - 1].name : '',
-        estimator: job.name,
-        quantity: v.quantity,
-        params: formatParams(params),
-        subset,
-        n: v.n,
-        value: v.value,
-        unit: v.unit,
-        atCeiling: false,
-      });
+  const quiet = <T>(p: Promise<T>) => (p.catch(() => {}), p); // awaited later, in snapshot order
+  const answers: Array<Promise<SnapshotValues> | undefined> = [];
+  const firstPass = tasks.slice(0, Math.max(0, lastMax)).map((t) => quiet(pool.run({maxima: t.epoch}) as Promise<number[]>));
+  const queue = async () => {
+    let maxBefore = ctx.plan.layers.map(() => -Infinity);
+    let failed: {error: unknown} | undefined;
+    for (const [k, task] of tasks.entries()) {
+      const needsMax = k <= lastMax;
+      if (needsMax && failed) {
+        answers[k] = quiet(Promise.reject(failed.error));
+        continue;
+      }
+      let maxima: number[] | undefined;
+      if (needsMax && k < lastMax) {
+        try {
+          maxima = await firstPass[k];
+        } catch (error) {
+          failed = {error};
+        }
+      }
+      if (!taskIsEmpty(task) || failed) answers[k] = quiet(pool.run({task: needsMax ? {...task, maxBefore} : task}) as Promise<SnapshotValues>);
+      if (maxima) maxBefore = foldMaxima(maxBefore, maxima);
     }
-  }
-  return out;
+  };
+  const queued = quiet(queue());
+  const none: SnapshotValues = {rows: [], reasons: []};
+  return {
+    at: async (k) => {
+      await queued;
+      return answers[k] ?? none;
+    },
+    close: () => pool.close(),
+  };
+}
+
+/** Weight metrics of a model other than a dense MLP, on this thread (it holds the tensor backend). */
+async function modelRowsHere(
+  ctx: WorkContext,
+  opts: {signal?: AbortSignal; progress?: (line: string) => void; backend?: () => Promise<LoadedBackend>},
+  epoch: number,
+  pending: ModelWork[],
+  lr: number | undefined,
+  onReason: OnReason,
+): Promise<MetricRow[]> {
+  const network = {model: readCheckpointModel(ctx.paths.checkpoint(epoch), ctx.plan, ctx.paths.model)};
+  const tf = {tf: async () => (await (opts.backend ?? (() => loadBackend('auto')))()).tf, progress: opts.progress, signal: opts.signal};
+  return modelValues(ctx, epoch, pending, network, tf, lr, onReason);
 }
 
 /** Identity of a metric value: everything but the value itself. */
@@ -256,7 +303,7 @@ export const metricsStage: Stage = {
   description: 'estimate information-plane and activation metrics per layer and snapshot',
   async run(ctx) {
     const {config, paths} = ctx;
-    const rows = await computeMetrics({
+    const {rows, threads} = await computeMetrics({
       paths,
       jobs: config.metrics.estimators,
       subsets: config.metrics.subsets,
@@ -266,9 +313,11 @@ export const metricsStage: Stage = {
       backend: () => ctx.backend(),
       train: config.train,
       note: (line) => ctx.note(line),
+      threads: config.metrics.threads,
+      cores: ctx.cores,
     });
     writeMetricRows(paths.metricsArrow, paths.metricsCsv, rows, {config_sha256: ctx.configHash});
     const history = config.metrics.estimators.some((e) => historyMetrics.has(e.name));
-    return {outputs: ['metrics/metrics.arrow', 'metrics/metrics.csv', ...(history ? ['dynamics/examples.arrow'] : [])], info: {rows: rows.length}};
+    return {outputs: ['metrics/metrics.arrow', 'metrics/metrics.csv', ...(history ? ['dynamics/examples.arrow'] : [])], info: {rows: rows.length, threads}};
   },
 };

@@ -25,6 +25,8 @@ export interface RecomputeOptions {
   force?: boolean;
   /** Re-render the report afterwards when the run has one. */
   report?: boolean;
+  /** Worker threads (default: the run config's metrics.threads, else automatic). */
+  threads?: number;
   argv?: string[];
   progress?: (line: string) => void;
 }
@@ -107,19 +109,19 @@ async function recomputeLocked(opts: RecomputeOptions, config: Config, hash: str
     skipped.add(g);
     return true;
   };
-  const computed = await computeMetrics({paths, jobs, subsets, seed: config.seed, progress: opts.progress, have, train: config.train, note: opts.progress});
+  const {rows: computed, threads} = await computeMetrics({paths, jobs, subsets, seed: config.seed, progress: opts.progress, have, train: config.train, note: opts.progress, threads: opts.threads ?? config.metrics.threads});
   const merged = mergeMetricRows(existing, computed, opts.force ?? false);
   merged.kept += existing.filter((r) => skipped.has(valueGroup(r))).length;
   writeMetricRows(paths.metricsArrow, paths.metricsCsv, merged.rows, {config_sha256: hash});
   prov.metricsUpdates = [
     ...(prov.metricsUpdates ?? []),
-    {at: new Date().toISOString(), argv: opts.argv ?? [], jobs: jobs.map((j) => ({estimator: j.name, params: j.params, every: j.every, maxRows: j.maxRows ?? null})), subsets, added: merged.added, replaced: merged.replaced, kept: merged.kept},
+    {at: new Date().toISOString(), argv: opts.argv ?? [], jobs: jobs.map((j) => ({estimator: j.name, params: j.params, every: j.every, maxRows: j.maxRows ?? null})), subsets, threads, added: merged.added, replaced: merged.replaced, kept: merged.kept},
   ];
   // the metrics table now exists: a run whose metrics stage never ran (e.g. it failed) must not
   // have it re-run by the report's resume below, which would replace these values
   if (prov.stages.metrics?.status !== 'done') {
     const at = new Date().toISOString();
-    prov.stages.metrics = {status: 'done', startedAt: at, endedAt: at, outputs: ['metrics/metrics.arrow', 'metrics/metrics.csv'], info: {by: 'tdlab metrics', rows: merged.rows.length}};
+    prov.stages.metrics = {status: 'done', startedAt: at, endedAt: at, outputs: ['metrics/metrics.arrow', 'metrics/metrics.csv'], info: {by: 'tdlab metrics', rows: merged.rows.length, threads}};
   }
   let report: string | null = null;
   if ((opts.report ?? true) && config.stages.includes('report') && prov.stages.metrics?.status === 'done') {

@@ -19,6 +19,8 @@ export interface StageContext {
   /** A message worth keeping (warnings); printed and stored in the stage record. */
   note(line: string): void;
   signal: AbortSignal;
+  /** CPU cores this run may use: all available, or its share when a sweep runs points side by side. */
+  cores: number;
   /** train only: continue from the checkpoint of this snapshot epoch (a resumed run; see planResume). */
   resumeFrom?: number;
 }

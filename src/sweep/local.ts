@@ -11,7 +11,7 @@ import {Listr, ListrLogger, ProcessOutput} from 'listr2';
 import type {SweepIndex, SweepPoint} from './plan.js';
 import {pointLabel} from './spec.js';
 import {readProvenance, refreshStatuses} from './store.js';
-import {PARENT_ENV} from './worker.js';
+import {JOBS_ENV, PARENT_ENV} from './worker.js';
 
 export const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'run.js');
 
@@ -57,6 +57,8 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResult> {
   const queue = [...opts.todo];
   const running = new Map<number, ChildProcess>();
   const total = opts.todo.length;
+  // points running side by side: each run's metrics stage takes its share of the cores (src/sweep/worker.ts)
+  const sideBySide = Math.max(1, Math.min(opts.jobs, total));
   const counts = {done: 0, failed: 0};
   let stopping: 'signal' | 'failfast' | null = null;
   let signals = 0;
@@ -86,7 +88,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResult> {
     const err = openSync(join(logs, 'sweep.stderr.log'), 'a');
     writeSync(err, `=== ${new Date().toISOString()} tdlab ${args.slice(1).join(' ')}\n`);
     // own process group: a terminal's Ctrl-C reaches only the coordinator, which stops the workers once
-    const child = spawn(process.execPath, args, {stdio: ['ignore', out, err], detached: true, env: {...process.env, [PARENT_ENV]: String(process.pid), FORCE_COLOR: '0'}});
+    const child = spawn(process.execPath, args, {stdio: ['ignore', out, err], detached: true, env: {...process.env, [PARENT_ENV]: String(process.pid), [JOBS_ENV]: String(sideBySide), FORCE_COLOR: '0'}});
     closeSync(out);
     closeSync(err);
     running.set(p.index, child);
@@ -111,7 +113,7 @@ export async function runLocal(opts: LocalOptions): Promise<LocalResult> {
   const plain = !process.stderr.isTTY;
   let allDone!: () => void;
   const finished = new Promise<void>((r) => (allDone = r));
-  let workersLeft = Math.max(1, Math.min(opts.jobs, total));
+  let workersLeft = sideBySide;
 
   type Task = {title: string; output: string};
   const worker = async (task: Task) => {

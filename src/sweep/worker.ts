@@ -6,6 +6,7 @@
  * without a usable provenance starts afresh (only tdlab's own files in it are removed).
  */
 import {existsSync, mkdirSync, readFileSync} from 'node:fs';
+import {availableParallelism} from 'node:os';
 import {dirname, isAbsolute, join} from 'node:path';
 import {parseConfig, type LoadedConfig} from '../config/load.js';
 import {clearRunDir} from '../run/artifacts.js';
@@ -19,6 +20,14 @@ import {readProvenance, readSweepIndex, SWEEP_JSON} from './store.js';
 
 /** Env var set by the local executor: the coordinator's pid. A worker whose parent is gone stops. */
 export const PARENT_ENV = 'TDLAB_SWEEP_PPID';
+/** Env var set by the local executor: how many points it runs side by side. */
+export const JOBS_ENV = 'TDLAB_SWEEP_JOBS';
+
+/** The cores one point may use: its share when the local executor runs several side by side, else all. */
+function pointCores(): number {
+  const jobs = Number(process.env[JOBS_ENV]);
+  return Number.isInteger(jobs) && jobs > 1 ? Math.max(1, Math.floor(availableParallelism() / jobs)) : availableParallelism();
+}
 
 function watchParent(): () => void {
   const want = Number(process.env[PARENT_ENV]);
@@ -97,10 +106,10 @@ export async function runFromSweep(sweepDir: string, index: number, opts: {backe
           skipped: true,
         };
       }
-      return await runPipeline({resume: runDir, backend: opts.backend, argv: opts.argv, locked: true});
+      return await runPipeline({resume: runDir, backend: opts.backend, argv: opts.argv, locked: true, cores: pointCores()});
     }
     clearRunDir(runDir); // tdlab's own files of another config or a run killed before its provenance: nothing else
-    return await runPipeline({configFile: baseFile, set: point.set, seed: point.seed ?? undefined, runDir, backend: opts.backend, argv: opts.argv, locked: true, baseDir});
+    return await runPipeline({configFile: baseFile, set: point.set, seed: point.seed ?? undefined, runDir, backend: opts.backend, argv: opts.argv, locked: true, baseDir, cores: pointCores()});
   } finally {
     stopWatching();
     lock.release();

@@ -63,18 +63,12 @@ const snapshot = (runDir, epoch) => join(runDir, 'activations', `epoch_${String(
 
 describe('metrics stage on worker threads', function () {
   this.timeout(300000);
-  const tmp = [];
-  const temp = (p) => {
-    const d = tempDir(p);
-    tmp.push(d);
-    return d;
-  };
   let dir;
   let cfg;
   let one;
   let two;
   before(async () => {
-    dir = temp('tdlab-threads-');
+    dir = tempDir('tdlab-threads-');
     cfg = join(dir, 'threads.yaml');
     writeFileSync(cfg, CONFIG);
     const [r1, r2] = await runAll([
@@ -84,9 +78,7 @@ describe('metrics stage on worker threads', function () {
     one = runDirOf(r1);
     two = runDirOf(r2);
   });
-  after(() => {
-    for (const d of tmp) rmSync(d, {recursive: true, force: true});
-  });
+  after(() => rmSync(dir, {recursive: true, force: true}));
 
   it('tdlab run: metrics.threads 1 and 2 write the same metrics.arrow and metrics.csv bytes and the same notes; the stage records its threads', () => {
     const p1 = readJson(join(one, 'provenance.json'));

@@ -140,18 +140,25 @@ export async function computeMetrics(opts: {
         .filter((subset) => !have(valueGroup({epoch, layerIndex: -1, estimator: job.name, params, subset, n: 0})))
         .map((subset) => ({job: i, subset}));
     });
-  const pairJobs = jobs.flatMap((j, i) => (pairMetrics.has(j.name) ? [i] : []));
-  const tasks: SnapshotTask[] = epochs.map((epoch, k) => ({
+  // similarities compare each snapshot with the previous one of their schedule
+  const pairPrev = new Map(jobs.flatMap((j, i) => (pairMetrics.has(j.name) ? [[i, undefined as number | undefined]] : [])));
+  const tasks: SnapshotTask[] = epochs.map((epoch) => ({
     epoch,
     model: modelWork(epoch),
     ...(opts.train ? {lr: learningRate(opts.train, Math.min(epoch, opts.train.epochs - 1))} : {}),
     layers: layerWork(epoch),
-    pairs: pairJobs.filter((i) => schedules[i].has(epoch)).map((i) => ({job: i, prev: epochs.slice(0, k).filter((e) => schedules[i].has(e)).pop()})),
+    pairs: [...pairPrev.keys()]
+      .filter((i) => schedules[i].has(epoch))
+      .map((i) => {
+        const prev = pairPrev.get(i);
+        pairPrev.set(i, epoch);
+        return {job: i, prev};
+      }),
   }));
   // weight metrics of models other than dense MLPs need the tensor backend: they stay on this thread
   const here = tasks.map((t) => (ctx.dense ? [] : t.model.splice(0)));
   // mi.adaptmax bins up to the running maximum of every snapshot so far: every snapshot up to its last is read
-  const lastMax = Math.max(-1, ...tasks.map((t, k) => (t.layers.some(({job}) => jobs[job].name === 'mi.adaptmax') ? k : -1)));
+  const lastMax = tasks.reduce((last, t, k) => (t.layers.some(({job}) => jobs[job].name === 'mi.adaptmax') ? k : last), -1);
   const threads = metricsThreads(opts.threads, opts.cores ?? availableParallelism(), tasks, ctx);
   const rows: MetricRow[] = [];
   // NaN values with a reason: one note per metric, place and reason, listing the quantities (at the end)

@@ -7,6 +7,7 @@ import {join} from 'node:path';
 import {ROOT, fixture, tempDir, runCli, startCli, readJson, lines, sleep} from './helpers.js';
 import {parseSweepText, expandSweep, formatOverride} from '../dist/sweep/spec.js';
 import {arraySpec, parseArraySpec, pointStatus, duplicateHash} from '../dist/sweep/plan.js';
+import {configDiff} from '../dist/sweep/runs.js';
 
 const TINY_SWEEP = join(ROOT, 'configs', 'sweeps', 'tiny.yaml');
 const BASE = fixture('tiny.yaml');
@@ -225,6 +226,13 @@ describe('tdlab sweep (local executor, tiny sweep)', function () {
     assert.deepEqual(m['h5.mi.bin.finalIXT'], h5.map((x) => x.finalIXT));
     const one = await runCli(['compare', a, '--json']);
     assert.equal(one.code, 2);
+  });
+
+  it('compare leaves out execution keys: metrics.threads changes no value, so it is no difference', function () {
+    const base = {seed: 0, metrics: {estimators: ['mi.bin']}};
+    assert.deepEqual(configDiff([{...base, metrics: {...base.metrics, threads: 1}}, {...base, metrics: {...base.metrics, threads: 2}}, base]), []);
+    const d = configDiff([{...base, metrics: {...base.metrics, threads: 1}}, {...base, seed: 1}]);
+    assert.deepEqual(d, [{key: 'seed', values: [0, 1]}]);
   });
 
   it('a bad sweep file is a usage error (exit 2, one line naming the point)', async function () {

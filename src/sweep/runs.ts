@@ -8,6 +8,7 @@ import {parse} from 'yaml';
 import {runPaths} from '../run/paths.js';
 import type {Provenance} from '../run/provenance.js';
 import type {ReportSummary, ValidityWarning} from '../report/types.js';
+import {EXECUTION_KEYS} from '../config/execution.js';
 import {liveHolder} from '../io/lock.js';
 import {readProvenance} from './store.js';
 
@@ -160,7 +161,8 @@ export function flatten(value: unknown, prefix = '', out: Record<string, unknown
 /** Dotted keys whose values differ between configs (missing = null), sorted. */
 export function configDiff(configs: ReadonlyArray<Record<string, unknown> | null>): Array<{key: string; values: unknown[]}> {
   const flats = configs.map((c) => flatten(c ?? {}));
-  const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].sort();
+  // execution keys (metrics.threads) change how a run is computed, not its values
+  const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].filter((k) => !(EXECUTION_KEYS as readonly string[]).includes(k)).sort();
   const out: Array<{key: string; values: unknown[]}> = [];
   for (const key of keys) {
     const values = flats.map((f) => (key in f ? f[key] : null));

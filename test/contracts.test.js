@@ -29,13 +29,6 @@ const PERMUTATION = {
   // reordering whole patches and rows within a patch, not under arbitrary permutations.
   'ent.mbe2': 'within-patches',
 };
-/**
- * Set non-finite policy (issue 11, branch `reliability`): non-finite input is a UserError (exit 2)
- * naming the layer and epoch (or file), the row and the column; no estimator returns a finite
- * number computed from non-finite input. It fails on main until that branch lands; the lead turns
- * this on at the merge.
- */
-const NON_FINITE_POLICY_LANDED = true;
 
 const N = 96;
 const D = 4;
@@ -223,8 +216,9 @@ describe('estimator contracts (every name in the registry)', () => {
     }
   });
 
-  // Pending: enabled by the lead when branch `reliability` (issue 11) lands.
-  (NON_FINITE_POLICY_LANDED ? describe : describe.skip)('non-finite policy of issue 11 (PENDING: enabled when branch reliability lands)', () => {
+  // The non-finite policy (issue 11): non-finite input is a UserError (exit 2) naming the layer
+  // and epoch (or file), the row and the column; no estimator returns a finite number computed from it.
+  describe('non-finite policy (issue 11)', () => {
     for (const name of estimators.names()) {
       for (const bad of [NaN, Infinity, -Infinity]) {
         it(`${name}: ${bad} at row 7, column 2 of layer h2 at epoch 40 is a UserError naming them, never a finite value`, () => {
@@ -305,7 +299,7 @@ describe('model metric contracts (every name in modelMetrics)', () => {
     });
   }
 
-  (NON_FINITE_POLICY_LANDED ? describe : describe.skip)('non-finite policy of issue 11 (PENDING: enabled when branch reliability lands)', () => {
+  describe('non-finite policy (issue 11)', () => {
     for (const name of modelMetrics.names()) {
       it(`${name}: a NaN weight is a UserError naming the layer, never a finite value`, () => {
         const bad = smallNet();

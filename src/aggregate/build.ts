@@ -7,6 +7,7 @@
 import {groupLabel, miGroups, miTrajectory, type MiPoint} from '../report/analysis.js';
 import type {LayerInfo, MetricRow, TrainingRow} from '../types.js';
 import {differingKeys, groupBy, valueText} from './group.js';
+import {naturalCompare} from '../util/order.js';
 
 /** What aggregation needs from one run. */
 export interface AggregateRun {
@@ -152,7 +153,6 @@ export function meanTrajectory(traces: readonly MiPoint[][]): TrajectoryPoint[] 
   return [...byEpoch.entries()].sort((a, b) => a[0] - b[0]).map(([epoch, v]) => ({epoch, ixt: spread(v.ixt), ity: spread(v.ity)}));
 }
 
-const naturalOrder = new Intl.Collator('en', {numeric: true});
 
 /** Aggregates one group of runs (normally the seeds of one setting). */
 export function aggregateGroup(runs: readonly AggregateRun[], key: Record<string, unknown>, label: string): {group: GroupAggregate; traces: Map<string, SeedTrace[]>} {
@@ -184,7 +184,7 @@ export function aggregateGroup(runs: readonly AggregateRun[], key: Record<string
     .filter((l) => estimatorsOfLayer.has(l.index))
     .map((l) => {
       const ests = [...(estimatorsOfLayer.get(l.index) as Map<string, {estimator: string; params: string; subset: string; unit: string}>).entries()]
-        .sort((a, b) => naturalOrder.compare(a[1].estimator, b[1].estimator) || naturalOrder.compare(a[1].params, b[1].params) || naturalOrder.compare(a[1].subset, b[1].subset))
+        .sort((a, b) => naturalCompare(a[1].estimator, b[1].estimator) || naturalCompare(a[1].params, b[1].params) || naturalCompare(a[1].subset, b[1].subset))
         .map(([k, e]) => {
           const seedTraces = traces.get(k) as SeedTrace[];
           const per = seedTraces.map((t) => ({t, c: compressionOf(t.points)}));
@@ -211,7 +211,7 @@ function compareKeys(a: Record<string, unknown>, b: Record<string, unknown>, key
   for (const k of keys) {
     const x = a[k];
     const y = b[k];
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : naturalOrder.compare(valueText(x), valueText(y));
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : naturalCompare(valueText(x), valueText(y));
     if (c !== 0) return c;
   }
   return 0;

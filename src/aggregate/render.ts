@@ -11,6 +11,7 @@ import {estimatorLabel, traceKey, type AggregateResult, type EstimatorAggregate,
 import type {CheckResult} from './checks.js';
 import {beyondChecksTable, beyondTable, type BeyondGroup} from './beyond.js';
 import {valueText} from './group.js';
+import {naturalCompare} from '../util/order.js';
 
 export type BandKind = 'std' | 'range';
 
@@ -50,8 +51,7 @@ function estimatorKinds(groups: readonly GroupAggregate[]): Kind[] {
     const k = `${e.estimator}\u0000${e.params}\u0000${e.subset}`;
     if (!seen.has(k)) seen.set(k, {estimator: e.estimator, params: e.params, subset: e.subset, unit: e.unit});
   }
-  const c = new Intl.Collator('en', {numeric: true});
-  return [...seen.values()].sort((a, b) => c.compare(a.estimator, b.estimator) || c.compare(a.params, b.params) || c.compare(a.subset, b.subset));
+  return [...seen.values()].sort((a, b) => naturalCompare(a.estimator, b.estimator) || naturalCompare(a.params, b.params) || naturalCompare(a.subset, b.subset));
 }
 
 function findEst(l: LayerAggregate, kind: Omit<Kind, 'unit'>): EstimatorAggregate | undefined {

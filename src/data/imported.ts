@@ -16,6 +16,6 @@ export const imported: DatasetType<Record<string, never>> = {
     throw new UserError(MESSAGE);
   },
   load(): Dataset {
-    throw new UserError('data.name imported: this run was made by tdlab import and its data cannot be rebuilt; import the snapshots again (tdlab import <dir>) instead of re-running the data stage');
+    throw new UserError(MESSAGE);
   },
 };

@@ -39,7 +39,7 @@ export function parseEpochEntry(name: string): {epoch: number; npz: boolean} | u
 }
 
 /** Numeric-aware name order (h2 before h10), the same on every host. */
-export const naturalOrder = (a: string, b: string): number => new Intl.Collator('en', {numeric: true}).compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+export {naturalCompare as naturalOrder} from '../util/order.js';
 
 /** One line of `layers.txt`; `extra` holds words after the activation (an error for the reader). */
 export interface LayerLine {

@@ -102,13 +102,22 @@ const dropout: LayerType = {
   forward(tf, x, _params, cfg, ctx) {
     const rate = cfg.rate ?? 0;
     if (!ctx.training || rate === 0) return x;
-    const rng = new Rng(ctx.seed, `dropout/${ctx.layer}/${ctx.step}`);
-    const keep = 1 / (1 - rate);
-    const mask = new Float32Array(x.size);
-    for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() >= rate ? keep : 0;
-    return tf.mul(x, tf.tensor(mask, x.shape));
+    return tf.mul(x, tf.tensor(dropoutMask(ctx.seed, ctx.layer, ctx.step, rate, x.size), x.shape));
   },
 };
+
+/**
+ * The inverted-dropout mask of layer `layer` at optimizer step `step`: `n` values, 1/(1 - rate)
+ * where kept and 0 where dropped, from the seeded stream `dropout/<layer>/<step>`. Every engine
+ * draws its masks here, so they drop the same units.
+ */
+export function dropoutMask(seed: number, layer: string, step: number, rate: number, n: number): Float32Array<ArrayBuffer> {
+  const rng = new Rng(seed, `dropout/${layer}/${step}`);
+  const keep = 1 / (1 - rate);
+  const mask = new Float32Array(n);
+  for (let i = 0; i < n; i++) mask[i] = rng.uniform() >= rate ? keep : 0;
+  return mask;
+}
 
 /** Output size and leading pad of one spatial axis (TensorFlow's 'same'/'valid' rules). */
 function convAxis(n: number, k: number, s: number, padding: 'same' | 'valid'): {out: number; padLo: number; padHi: number} {

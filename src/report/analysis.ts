@@ -3,6 +3,7 @@
  * Pure functions over tidy rows; no formatting, no rendering.
  */
 import type {MetricRow, TrainingRow} from '../types.js';
+import {naturalCompare} from '../util/order.js';
 
 /** Metric rows of one MI estimator with one parameter set, restricted to one subset. */
 export interface MiGroup {
@@ -54,8 +55,6 @@ function groupByEstimatorParams(rows: readonly MetricRow[]): Map<string, MetricR
 }
 
 /** Natural order ("bins=30" before "bins=100"), independent of the host locale. */
-const naturalOrder = new Intl.Collator('en', {numeric: true});
-const compareStrings = (a: string, b: string): number => naturalOrder.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
 
 /** MI groups (estimator names starting with `mi.`), sorted by estimator then params. */
 export function miGroups(metrics: readonly MetricRow[]): MiGroup[] {
@@ -67,7 +66,7 @@ export function miGroups(metrics: readonly MetricRow[]): MiGroup[] {
     const kept = rows.filter((r) => r.subset === subset);
     out.push({estimator: kept[0].estimator, params: kept[0].params, subset, unit: kept[0].unit, rows: kept});
   }
-  return out.sort((a, b) => compareStrings(a.estimator, b.estimator) || compareStrings(a.params, b.params));
+  return out.sort((a, b) => naturalCompare(a.estimator, b.estimator) || naturalCompare(a.params, b.params));
 }
 
 /** Human label of a group: `mi.bin[bins=30]`, or the estimator alone when it has no params. */
@@ -235,7 +234,7 @@ export function metricGroups(
     out.push({estimator: kept[0].estimator, quantity: kept[0].quantity, params: kept[0].params, subset, unit: kept[0].unit, rows: kept});
   }
   const order = (e: string): number => estimators.indexOf(e);
-  return out.sort((a, b) => order(a.estimator) - order(b.estimator) || compareStrings(a.quantity, b.quantity) || compareStrings(a.params, b.params));
+  return out.sort((a, b) => order(a.estimator) - order(b.estimator) || naturalCompare(a.quantity, b.quantity) || naturalCompare(a.params, b.params));
 }
 
 /** Rows of `geom.local_rank` grouped by params (natural order), each restricted to its preferred subset. */
@@ -247,7 +246,7 @@ export function localRankGroups(metrics: readonly MetricRow[]): {params: string;
     if (subset === null) continue;
     out.push({params: g[0].params, subset, rows: g.filter((r) => r.subset === subset)});
   }
-  return out.sort((a, b) => compareStrings(a.params, b.params));
+  return out.sort((a, b) => naturalCompare(a.params, b.params));
 }
 
 /** One layer's local rank statistics at one epoch (null where the quantity is missing). */

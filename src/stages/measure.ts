@@ -196,7 +196,6 @@ async function measureWeights(opts: MeasureOptions): Promise<MeasureResult[]> {
     if (y.length !== X!.rows) throw new UserError(`${opts.labels}: ${y.length} labels for ${X!.rows} input rows (${opts.x}); they must match row by row`);
   }
   const model = generic ? readCheckpointModel(opts.weights, run.plan, run.source) : undefined;
-  if (model && !metric.computeModel) throw new UserError(`--metric ${opts.metric} supports dense networks only; ${run!.source} has other layer types`);
   const ctx = {tf: async () => (await loadBackend('auto')).tf};
   const out: MeasureResult[] = [];
   for (const params of paramSetsFor(metric, grid)) {

@@ -140,9 +140,7 @@ export class WorkerPool<Q, R> {
   private fail(err: Error): void {
     if (this.failed || this.closed) return;
     this.failed = err;
-    for (const p of [...this.busy.values(), ...this.queue.splice(0)]) p.reject(err);
-    this.busy.clear();
-    void this.close();
+    void this.close(); // rejects what is busy or queued with err
   }
 
   /** Terminates every worker (unanswered requests are rejected). */

@@ -7,6 +7,7 @@ import {activationDerivative64, activationSecondDerivative64, applyActivation64}
 import type {DenseNet} from '../../model/dense-net.js';
 import {seededRows} from '../subsample.js';
 import type {ModelMetric, ModelMetricValue} from './index.js';
+import {subsetRows} from './local-rank/metric.js';
 
 /*
  * Curvature of the training loss (spec 13.2): the Hessian H of
@@ -515,12 +516,6 @@ export function hessianMetrics(net: DenseNet, X: Matrix, y: Int32Array, params: 
     });
   }
   return out;
-}
-
-function subsetRows(X: Matrix, rows: Int32Array): Matrix {
-  const out = new Float64Array(rows.length * X.cols);
-  for (let i = 0; i < rows.length; i++) for (let j = 0; j < X.cols; j++) out[i * X.cols + j] = X.data[rows[i] * X.cols + j];
-  return {data: out, rows: rows.length, cols: X.cols};
 }
 
 /**

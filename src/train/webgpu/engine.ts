@@ -8,7 +8,8 @@ import type {TrainData} from '../../data/types.js';
 import {beginEpoch} from '../evaluate.js';
 import type {TrainHooks} from '../engine.js';
 import type {TrainState} from '../state.js';
-import {initParams, paramSlots, type ModelPlan} from '../../model/plan.js';
+import {dropoutMask} from '../../model/layers.js';
+import {initParams, type ModelPlan} from '../../model/plan.js';
 import {buildNet, partFloats, type NetProgram, type Op} from './net.js';
 import {elementwiseKernel, STEP_STRIDE, type Kernel} from './wgsl.js';
 
@@ -204,7 +205,6 @@ export class WebGPUEngine {
     this.ensureSteps(MAX_CHUNK_STEPS);
 
     // optimizer state and per-parameter coefficients: (coupled L2 on hidden weights, decoupled decay on all weights)
-    const slots = paramSlots(plan);
     const coef = new Float32Array(2 * P);
     for (const layer of plan.layers) {
       for (const p of layer.params) {
@@ -232,7 +232,6 @@ export class WebGPUEngine {
       this.buffer('wmean', P);
       this.buffer('wm2', P);
     }
-    void slots;
 
     // the evaluation net reads rows through the identity map; bind its ops with that buffer as 'rows'
     dev.pushErrorScope('validation');
@@ -384,11 +383,7 @@ export class WebGPUEngine {
   /** The dropout masks of optimizer step `at` (same streams and draws as the tfjs path's dropout layer) into mask slot `slot`. */
   private writeMasks(net: NetProgram, seed: number, at: number, slot: number, len: number): void {
     for (const m of net.masks) {
-      const rate = m.layer.options?.rate ?? 0;
-      const rng = new Rng(seed, `dropout/${m.layer.name}/${at}`);
-      const keep = 1 / (1 - rate);
-      const mask = new Float32Array(len * m.layer.width);
-      for (let i = 0; i < mask.length; i++) mask[i] = rng.uniform() >= rate ? keep : 0;
+      const mask = dropoutMask(seed, m.layer.name, at, m.layer.options?.rate ?? 0, len * m.layer.width);
       this.device.queue.writeBuffer(this.buffers.get('t.' + m.name)!, slot * m.perStep * 4, mask);
     }
   }
@@ -447,6 +442,7 @@ export class WebGPUEngine {
   }
 }
 
+/** Buffers every program binds by their own name (inputs, labels, row order, parameters, gradients, split-K scratch, optimizer and gradient-statistics state); the rest are per layer. */
 const SHARED_NAMES = new Set(['X', 'Y', 'rows', 'evalrows', 'theta', 'grad', 'part', 'coef', 'm1', 'm2', 'wmean', 'wm2']);
 
 /** Row-wise softmax in float64 (the output layer's snapshot activations). */

@@ -54,8 +54,6 @@ const u = (n: number) => `${Math.trunc(n)}u`;
 const F = (name: string): Binding => ({name, type: 'f32', write: false});
 const W = (name: string): Binding => ({name, type: 'f32', write: true});
 
-/** Shared buffers: X (all rows), Y (labels), rows (row of each step position), theta, grad, part (split-K scratch). */
-export const SHARED = ['X', 'Y', 'rows', 'theta', 'grad', 'part'] as const;
 
 /** The split-K factor for a product whose K is long against its few output tiles (weight gradients over many rows and positions). */
 function splitsFor(M: number, N: number, maxK: number): number {
